@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "polarrun",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "polarrun", targets: ["polarrun"]),
+        .library(name: "PolarRun", targets: ["PolarRun"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // C: the call trampoline, wrappers for Lua's macros, the deadline hook, process spawning.
+        .target(name: "LuaShim", dependencies: ["CLua"]),
+        .target(name: "CSpawn"),
+        .target(
+            name: "PolarRun",
+            dependencies: [
+                "CLua", "CLibPQ", "LuaShim", "CSpawn",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "polarrun",
+            dependencies: [
+                "PolarRun",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PolarRunTests", dependencies: ["PolarRun"], path: "Tests/PolarRunTests"),
+    ],
+    swiftLanguageModes: [.v5]
+)

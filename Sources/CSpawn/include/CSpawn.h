@@ -1,0 +1,19 @@
+// CSpawn: start a child process from an argv list, optionally as another user.
+//
+// posix_spawn cannot change the user, and fork() from Swift is not safe, so the
+// fork/exec lives here and the child only makes async-signal-safe calls.
+#ifndef CSPAWN_H
+#define CSPAWN_H
+#include <sys/types.h>
+
+/// Starts `path` with `argv`/`envp` (NULL-terminated) in its own process group.
+/// `cwd` may be NULL; `uid`/`gid` < 0 keep the current user. `fds[0..2]` become the
+/// child's stdin, stdout and stderr. Returns the pid, or -errno on failure; an exec
+/// failure in the child is reported through `*exec_errno` (0 when exec succeeded).
+pid_t cs_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+               long uid, long gid, const int fds[3], int *exec_errno);
+
+/// pipe2(fds, O_CLOEXEC).
+int cs_pipe(int fds[2]);
+
+#endif

@@ -1,0 +1,260 @@
+import CLua
+import LuaShim
+
+/// A host function: reads its arguments from `HostCall`, returns its results, or throws.
+/// Thrown errors become Lua errors raised by the C trampoline, never by Swift.
+public typealias HostFunction = (HostCall) throws -> [LuaValue]
+
+/// One Lua 5.4 state with the safe standard libraries open.
+///
+/// Every call into the Lua API from here is one that cannot raise (raw table access,
+/// pushes, type checks); anything that runs Lua code goes through `lua_pcallk`.
+public final class LuaState {
+    let L: OpaquePointer
+    private(set) var isClosed = false
+    /// Applied to every error message raised into Lua (secret masking).
+    public var errorFilter: ((String) -> String)?
+    /// The object that owns this state (the `Runtime`), for host functions registered statically.
+    public weak var owner: AnyObject?
+
+    public init() throws {
+        guard let L = sl_newstate() else { throw HostError.runtime("cannot create a Lua state (out of memory)") }
+        self.L = L
+        try protectedCall(sl_open_safe_libs)
+        try protectedCall(sl_setup_null)
+    }
+
+    deinit { close() }
+
+    /// Closes the state; every handle still open is released by its `__gc`.
+    public func close() {
+        guard !isClosed else { return }
+        sl_close(L)
+        isClosed = true
+    }
+
+    /// Runs a C function under `lua_pcall` (for library set-up that may raise).
+    private func protectedCall(_ f: @escaping lua_CFunction) throws {
+        sl_pushcfunction(L, f)
+        if sl_pcall(L, 0, 0, 0) != LUA_OK {
+            let message = string(at: -1) ?? "unknown error"
+            sl_pop(L, 1)
+            throw HostError.runtime("Lua set-up failed: \(message)")
+        }
+    }
+
+    // MARK: Globals
+
+    /// Sets global `name` to a host function.
+    public func setGlobal(_ name: String, _ fn: @escaping HostFunction) {
+        pushFunction(name: name, fn)
+        lua_setglobal(L, name)
+    }
+
+    /// Sets global `name` to a value.
+    public func setGlobal(_ name: String, value: LuaValue) {
+        push(value)
+        lua_setglobal(L, name)
+    }
+
+    /// Sets `table.name` to a host function, creating global `table` if needed.
+    public func setField(_ table: String, _ name: String, _ fn: @escaping HostFunction) {
+        if lua_getglobal(L, table) != LUA_TTABLE {
+            sl_pop(L, 1)
+            sl_newtable(L)
+            lua_pushvalue(L, -1)
+            lua_setglobal(L, table)
+        }
+        lua_pushstring(L, name)
+        pushFunction(name: "\(table).\(name)", fn)
+        lua_rawset(L, -3)
+        sl_pop(L, 1)
+    }
+
+    /// Reads a global variable.
+    public func global(_ name: String) throws -> LuaValue {
+        lua_rawgeti(L, sl_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+        lua_pushstring(L, name)
+        lua_rawget(L, -2)
+        defer { sl_pop(L, 2) }
+        return try value(at: -1)
+    }
+
+    func pushFunction(name: String, _ fn: @escaping HostFunction) {
+        let box = FunctionBox(name: name, state: self, body: fn)
+        sl_push_function(L, functionDispatch, Unmanaged.passRetained(box).toOpaque(), functionRelease)
+    }
+
+    // MARK: Running code
+
+    /// Compiles `source` (text only, never bytecode). A syntax error is a usage error.
+    public func load(source: String, chunkName: String) throws -> LuaRef {
+        let status = source.utf8CString.withUnsafeBufferPointer { buf in
+            sl_load(L, buf.baseAddress, buf.count - 1, "@" + chunkName)
+        }
+        if status != LUA_OK {
+            let message = string(at: -1) ?? "cannot load \(chunkName)"
+            sl_pop(L, 1)
+            throw HostError.usage(message)
+        }
+        return LuaRef(state: self, popping: L)
+    }
+
+    /// Calls a Lua function under a traceback handler. A Lua error comes back as `LuaFailure`.
+    public func call(_ fn: LuaRef, _ args: [LuaValue] = []) throws -> [LuaValue] {
+        let base = lua_gettop(L)
+        sl_pushcfunction(L, sl_traceback)
+        fn.push(L)
+        guard lua_checkstack(L, Int32(args.count) + 8) != 0 else { throw HostError.runtime("Lua stack overflow") }
+        for a in args { push(a) }
+        let status = sl_pcall(L, Int32(args.count), LUA_MULTRET, base + 1)
+        defer { lua_settop(L, base) }
+        if status != LUA_OK {
+            throw failure(at: -1)
+        }
+        var results: [LuaValue] = []
+        let top = lua_gettop(L)
+        if top > base + 1 {
+            for i in (base + 2)...top { results.append(try value(at: i)) }
+        }
+        return results
+    }
+
+    /// Describes the error value at `idx` (after the traceback handler ran).
+    private func failure(at idx: Int32) -> LuaFailure {
+        let t = lua_type(L, idx)
+        var f = LuaFailure(kind: "runtime", message: "", traceback: "")
+        if t == LUA_TSTRING {
+            let full = string(at: idx) ?? ""
+            if let r = full.range(of: "\nstack traceback:") {
+                f.message = String(full[..<r.lowerBound])
+                f.traceback = String(full[r.lowerBound...].dropFirst())
+            } else {
+                f.message = full
+            }
+        } else if t == LUA_TTABLE {
+            f.message = rawString(table: idx, key: "message") ?? "(error object without message)"
+            f.kind = rawString(table: idx, key: "kind") ?? "runtime"
+            f.traceback = (rawString(table: idx, key: "traceback") ?? "")
+                .components(separatedBy: "\nstack traceback:").dropFirst().first.map { "stack traceback:" + $0 } ?? ""
+        } else {
+            f.message = "(error object is a \(String(cString: lua_typename(L, t))) value)"
+        }
+        lua_pushvalue(L, idx)
+        f.value = LuaRef(state: self, popping: L)
+        if sl_deadline_hit(L) != 0 { f.kind = "timeout" }
+        return f
+    }
+
+    // MARK: Deadline
+
+    /// Arms the runbook deadline (seconds from now); 0 disarms it.
+    public func setDeadline(seconds: Double) { sl_set_deadline(L, seconds) }
+    /// Seconds left before the deadline (very large when none is set).
+    public var deadlineRemaining: Double { sl_deadline_remaining(L) }
+    public var deadlineHit: Bool { sl_deadline_hit(L) != 0 }
+    /// Records that a host call was cut short by the deadline.
+    public func markDeadlineHit() { sl_mark_deadline_hit(L) }
+
+    // MARK: Memory
+
+    /// Kilobytes in use by Lua.
+    public var memoryKB: Int { Int(sl_gc_count_kb(L)) }
+    public func collectGarbage() { sl_gc_collect(L) }
+
+    // MARK: Raw access helpers
+
+    func string(at idx: Int32) -> String? {
+        guard lua_type(L, idx) == LUA_TSTRING else { return nil }
+        var len = 0
+        guard let p = sl_tolstring(L, idx, &len) else { return nil }
+        return p.withMemoryRebound(to: UInt8.self, capacity: len) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self)
+        }
+    }
+
+    func rawString(table idx: Int32, key: String) -> String? {
+        let abs = lua_absindex(L, idx)
+        lua_pushstring(L, key)
+        lua_rawget(L, abs)
+        defer { sl_pop(L, 1) }
+        return string(at: -1)
+    }
+}
+
+/// A Lua error that reached Swift: the runbook failed (or a callback did).
+public struct LuaFailure: Error, CustomStringConvertible {
+    /// "timeout", "usage", "sql", "runtime" ... (see `HostError.kind`).
+    public var kind: String
+    public var message: String
+    public var traceback: String
+    var value: LuaRef?
+
+    public var description: String { message }
+}
+
+// MARK: - The trampoline's Swift side
+
+final class FunctionBox {
+    let name: String
+    unowned let state: LuaState
+    let body: HostFunction
+
+    init(name: String, state: LuaState, body: @escaping HostFunction) {
+        self.name = name
+        self.state = state
+        self.body = body
+    }
+}
+
+private let functionRelease: sl_release_fn = { box in
+    Unmanaged<FunctionBox>.fromOpaque(box!).release()
+}
+
+/// Calls the Swift closure; on error, pushes the error value and returns SL_RAISE so
+/// that the C trampoline raises after this frame has returned.
+private let functionDispatch: sl_swift_fn = { L, box in
+    let fn = Unmanaged<FunctionBox>.fromOpaque(box!).takeUnretainedValue()
+    let L = L!
+    let state = fn.state
+    do {
+        let call = try HostCall(state: state, name: fn.name)
+        let results = try fn.body(call)
+        lua_settop(L, 0)
+        guard lua_checkstack(L, Int32(results.count) + 8) != 0 else {
+            throw HostError.runtime("too many results")
+        }
+        for r in results { state.push(r) }
+        return Int32(results.count)
+    } catch let raised as LuaRaised {
+        lua_settop(L, 0)
+        raised.ref.push(L)
+        return SL_RAISE
+    } catch let failure as LuaFailure {
+        lua_settop(L, 0)
+        if let v = failure.value { v.push(L) } else { state.pushError(HostError(failure.kind, failure.message)) }
+        return SL_RAISE
+    } catch let e as HostError {
+        lua_settop(L, 0)
+        state.pushError(e)
+        return SL_RAISE
+    } catch {
+        lua_settop(L, 0)
+        state.pushError(HostError.runtime("\(error)"))
+        return SL_RAISE
+    }
+}
+
+extension LuaState {
+    /// Pushes a host error as an error table (message masked by the error hook).
+    func pushError(_ e: HostError) {
+        var t = LuaTable(e.fields)
+        t["kind"] = .string(e.kind)
+        t["message"] = .string(errorFilter?(e.message) ?? e.message)
+        if let filter = errorFilter {
+            for (k, v) in t.stringFields { if case .string(let s) = v { t[k] = .string(filter(s)) } }
+        }
+        push(.table(t))
+        sl_set_error_metatable(L)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// conf_set / conf_get on postgresql.conf-style files.
+extension Runtime {
+    func installConf() {
+        lua.setGlobal("conf_set") { [unowned self] call in
+            let path = try call.string(1, "file")
+            let changes = try call.table(2, "settings")
+            guard changes.array.isEmpty else { throw HostError.usage("conf_set: settings must be a table of name = value") }
+            // validate everything before touching the file
+            var edits: [(String, String?)] = []
+            for (k, v) in changes.fields.sorted(by: { $0.key < $1.key }) {
+                guard case .string(let name) = k, ConfFile.isValidName(name) else {
+                    throw HostError.usage("conf_set: '\(k)' is not a valid parameter name")
+                }
+                switch v {
+                case .null: edits.append((name, nil))
+                case .bool(let b): edits.append((name, b ? "on" : "off"))
+                case .int(let i): edits.append((name, String(i)))
+                case .number(let d): edits.append((name, String(d)))
+                case .string(let s):
+                    do { edits.append((name, try ConfFile.format(s))) } catch let e as HostError {
+                        throw HostError.usage("conf_set: \(name): \(e.message)")
+                    }
+                default: throw HostError.usage("conf_set: value of '\(name)' must be a string, number, boolean or null, got \(v.typeName)")
+                }
+            }
+            let lock = try FileLock.acquire(path: lockPath(for: path), shared: false,
+                                            timeout: min(60, self.lua.deadlineRemaining),
+                                            onWait: { self.log(.info, "waiting for the lock on \(path)") })
+            defer { lock.close() }
+            guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf_set: \(path) does not exist") }
+            var conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))
+            var changed: [String] = []
+            for (name, value) in edits {
+                let did = value.map { conf.set(name, formatted: $0) } ?? conf.remove(name)
+                if did { changed.append(name) }
+            }
+            if !changed.isEmpty {
+                if self.mutating("set \(changed.joined(separator: ", ")) in \(path)") { return [.list(changed)] }
+                try AtomicFile.write(conf.text, to: path)
+                self.log(.info, "conf_set \(path): \(changed.map { n in "\(n) = \(conf.rawValue(n) ?? "(removed)")" }.joined(separator: ", "))")
+            }
+            return [.list(changed)]
+        }
+        lua.setGlobal("conf_get") { call in
+            let path = try call.string(1, "file")
+            guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf_get: \(path) does not exist") }
+            let conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))
+            if call[2].isNil {
+                var t = LuaTable()
+                for (k, v) in conf.settings { t[k] = .string(v) }
+                return [.table(t)]
+            }
+            return [.optional(conf.value(try call.string(2, "parameter name")))]
+        }
+    }
+}
+
+/// The lock that serializes writers of a conf file: a hidden file beside it.
+func lockPath(for path: String) -> String {
+    let dir = (path as NSString).deletingLastPathComponent
+    return (dir.isEmpty ? "." : dir) + "/." + (path as NSString).lastPathComponent + ".lock"
+}

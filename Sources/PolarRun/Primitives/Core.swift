@@ -1,0 +1,132 @@
+import CLua
+import Foundation
+import Logging
+import LuaShim
+
+/// log.*, print, params, inputs, secret, env, sleep and the `polarrun` info table.
+extension Runtime {
+    func installCore() {
+        lua.setGlobal("_polarrun_set_error_mt") { call in
+            let L = call.state.L
+            lua_pushstring(L, "polarrun.error")
+            lua_pushvalue(L, 1)
+            lua_rawset(L, sl_registryindex())
+            return []
+        }
+        lua.setGlobal("_polarrun_print") { [unowned self] call in
+            let text = self.secrets.mask(try call.string(1, "text")) + "\n"
+            FileHandle.standardOutput.write(Data(text.utf8))
+            return []
+        }
+        lua.setGlobal("_polarrun_find_module") { [unowned self] call in
+            let name = try call.string(1, "module name")
+            let near = self.runbook.map { ($0.path as NSString).deletingLastPathComponent }
+            guard let path = self.searchPath.module(name, near: near) else {
+                throw HostError.usage("module '\(name)' not found in lib/ next to the runbook, POLARRUN_PATH or the bundled runbooks/lib")
+            }
+            guard let data = FileManager.default.contents(atPath: path) else { throw HostError.io("cannot read \(path)") }
+            return [.string(path), .string(String(decoding: data, as: UTF8.self))]
+        }
+        lua.setGlobal("_polarrun_monotonic") { _ in [.number(sl_monotonic())] }
+
+        for (name, level) in [("debug", Logger.Level.debug), ("info", .info), ("warn", .warning), ("error", .error)] {
+            lua.setField("log", name) { [unowned self] call in
+                let parts = call.args.map { v -> String in
+                    switch v {
+                    case .string(let s): return s
+                    case .int(let i): return String(i)
+                    case .number(let d): return String(d)
+                    case .bool(let b): return String(b)
+                    case .nil: return "nil"
+                    case .null: return "null"
+                    default: return (try? JSON.encode(v)) ?? v.typeName
+                    }
+                }
+                self.log(level, parts.joined(separator: " "))
+                return []
+            }
+        }
+
+        lua.setGlobal("secret") { [unowned self] call in
+            let s = try call.string(1, "value")
+            self.secrets.add(s)
+            return [.string(s)]
+        }
+        lua.setGlobal("env") { [unowned self] call in
+            let name = try call.string(1, "name")
+            return [.optional(self.options.environment[name])]
+        }
+        lua.setGlobal("sleep") { [unowned self] call in
+            let secs = try call.number(1, "seconds")
+            guard secs >= 0 else { throw HostError.usage("sleep: seconds must be >= 0") }
+            let remaining = self.lua.deadlineRemaining
+            if secs > remaining {
+                usleep(UInt32(max(0, remaining) * 1_000_000))
+                self.lua.markDeadlineHit()
+                throw HostError("timeout", "runbook deadline (--timeout) passed during sleep")
+            }
+            usleep(UInt32(secs * 1_000_000))
+            return []
+        }
+        lua.setGlobal("now") { _ in [.number(Date().timeIntervalSince1970)] }
+
+        installParams()
+        lua.setGlobal("polarrun", value: .record([
+            "version": .string(Host.version),
+            "run_id": .string(runID),
+            "dry_run": .bool(options.dryRun),
+            "executable": .string(Host.executablePath),
+            "runbooks_dir": .optional(SearchPath.bundledDirectory(environment: options.environment, executable: nil)),
+            "is_root": .bool(getuid() == 0),
+        ]))
+        lua.setField("polarrun", "runbook_dir") { [unowned self] _ in
+            [.optional(self.runbook.map { ($0.path as NSString).deletingLastPathComponent })]
+        }
+        lua.setField("polarrun", "call") { [unowned self] call in
+            try self.callRunbook(call)
+        }
+    }
+
+    private func installParams() {
+        var raw = LuaTable()
+        if let typed = options.typedParams {
+            raw = typed
+            secrets.collect(from: .table(typed))
+        } else {
+            for (k, v) in options.params {
+                raw[k] = .string(v)
+                if Secrets.isSecretKey(k) { secrets.add(v) }
+            }
+        }
+        lua.setGlobal("params", value: .table(raw))
+        lua.setGlobal("inputs") { [unowned self] call in
+            let spec = try call.table(1, "input declarations")
+            let current = try self.lua.global("params")
+            let given = current.tableValue ?? LuaTable()
+            let declared = try InputSpec.parse(spec)
+            if self.options.describeOnly {
+                self.describedInputs = InputSpec.describe(declared)
+                throw HostError("describe", "inputs described")
+            }
+            let converted = try InputSpec.validate(given, against: declared, secrets: self.secrets)
+            self.lua.setGlobal("params", value: .table(converted))
+            return [.table(converted)]
+        }
+    }
+
+    /// polarrun.call(name, params): runs another runbook in a fresh environment and returns its result.
+    private func callRunbook(_ call: HostCall) throws -> [LuaValue] {
+        let name = try call.string(1, "runbook")
+        let params = try call.optTable(2, "params")
+        let rb = try searchPath.resolve(name)
+        var opts = options
+        opts.typedParams = params
+        opts.timeout = lua.deadlineRemaining < 1e8 ? max(0.001, lua.deadlineRemaining) : nil
+        let child = try Runtime(options: opts, sink: sink, secrets: secrets)
+        let outcome = child.run(rb)
+        if let f = outcome.failure {
+            throw HostError(f.kind, "\(rb.name): \(f.message)")
+        }
+        return [outcome.result]
+    }
+}

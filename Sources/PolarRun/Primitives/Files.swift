@@ -1,0 +1,225 @@
+import Foundation
+
+/// fs.* file helpers, lock_file / unlock_file (instance lock markers) and flock (mutual exclusion).
+extension Runtime {
+    func installFiles() {
+        lua.setField("fs", "read") { call in
+            let path = try call.string(1, "path")
+            guard let bytes = try AtomicFile.read(path) else { return [.nil, .string("no such file: \(path)")] }
+            return [.string(String(decoding: bytes, as: UTF8.self))]
+        }
+        lua.setField("fs", "write") { [unowned self] call in
+            let path = try call.string(1, "path")
+            let text = try call.string(2, "content")
+            let o = Options(try call.optTable(3, "options"), context: "fs.write")
+            try o.allow(["mode", "owner"])
+            let mode = try o.string("mode").map { try parseMode($0) }
+            let owner = try o.string("owner").map { try lookupUser($0) }.map { ($0.uid, $0.gid) }
+            if self.mutating("write \(path)") { return [] }
+            try AtomicFile.write(text, to: path, mode: mode, owner: owner)
+            return []
+        }
+        lua.setField("fs", "exists") { call in
+            [.bool(FileManager.default.fileExists(atPath: try call.string(1, "path")))]
+        }
+        lua.setField("fs", "is_dir") { call in
+            var isDir: ObjCBool = false
+            let e = FileManager.default.fileExists(atPath: try call.string(1, "path"), isDirectory: &isDir)
+            return [.bool(e && isDir.boolValue)]
+        }
+        lua.setField("fs", "remove") { [unowned self] call in
+            let path = try call.string(1, "path")
+            let o = Options(try call.optTable(2, "options"), context: "fs.remove")
+            try o.allow(["recursive"])
+            if self.mutating("remove \(path)") { return [] }
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return [.bool(false)] }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                guard try o.bool("recursive") == true else {
+                    throw HostError.usage("fs.remove: \(path) is a directory; pass {recursive=true}")
+                }
+                try FileManager.default.removeItem(atPath: path)
+            } else if unlink(path) != 0 {
+                throw HostError.io("cannot remove \(path): \(errnoText())")
+            }
+            AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
+            return [.bool(true)]
+        }
+        lua.setField("fs", "mkdir") { [unowned self] call in
+            let path = try call.string(1, "path")
+            let o = Options(try call.optTable(2, "options"), context: "fs.mkdir")
+            try o.allow(["mode", "owner"])
+            if self.mutating("mkdir \(path)") { return [] }
+            let mode = try o.string("mode").map { try parseMode($0) } ?? 0o755
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: Int(mode)])
+            if let owner = try o.string("owner") {
+                let u = try lookupUser(owner)
+                guard chown(path, u.uid, u.gid) == 0 else { throw HostError.io("cannot chown \(path): \(errnoText())") }
+            }
+            return []
+        }
+        lua.setField("fs", "symlink") { [unowned self] call in
+            let target = try call.string(1, "target")
+            let link = try call.string(2, "link path")
+            if self.mutating("symlink \(link) -> \(target)") { return [] }
+            var st = stat()
+            if lstat(link, &st) == 0 {
+                if (st.st_mode & S_IFMT) == S_IFLNK, (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == target {
+                    return [.bool(false)]   // already right
+                }
+                guard (st.st_mode & S_IFMT) == S_IFLNK else {
+                    throw HostError.io("fs.symlink: \(link) exists and is not a symbolic link")
+                }
+            }
+            // replace atomically: make the link under a temporary name, then rename over
+            let tmp = link + ".polarrun-\(getpid())"
+            unlink(tmp)
+            guard symlink(target, tmp) == 0 else { throw HostError.io("cannot create symlink \(link): \(errnoText())") }
+            guard rename(tmp, link) == 0 else { unlink(tmp); throw HostError.io("cannot create symlink \(link): \(errnoText())") }
+            return [.bool(true)]
+        }
+        lua.setField("fs", "copy") { [unowned self] call in
+            let from = try call.string(1, "source")
+            let to = try call.string(2, "destination")
+            if self.mutating("copy \(from) -> \(to)") { return [] }
+            try copyTree(from, to)
+            return []
+        }
+        lua.setField("fs", "list") { call in
+            let path = try call.string(1, "directory")
+            do {
+                return [.list(try FileManager.default.contentsOfDirectory(atPath: path).sorted())]
+            } catch {
+                throw HostError.io("cannot list \(path): no such directory or no access")
+            }
+        }
+        lua.setField("fs", "stat") { call in
+            let path = try call.string(1, "path")
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return [.nil] }
+            let type: String
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: type = "directory"
+            case S_IFLNK: type = "link"
+            case S_IFREG: type = "file"
+            default: type = "other"
+            }
+            return [.record(["type": .string(type), "size": .int(Int64(st.st_size)), "mode": .int(Int64(st.st_mode & 0o7777)),
+                             "uid": .int(Int64(st.st_uid)), "gid": .int(Int64(st.st_gid)),
+                             "mtime": .number(Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)])]
+        }
+        lua.setField("fs", "free_bytes") { call in
+            let path = try call.string(1, "path")
+            var s = statvfs()
+            guard statvfs(path, &s) == 0 else { throw HostError.io("cannot stat file system of \(path): \(errnoText())") }
+            return [.int(Int64(s.f_bavail) * Int64(s.f_frsize))]
+        }
+        lua.setField("fs", "temp_dir") { call in
+            let prefix = try call.optString(1, "prefix") ?? "polarrun"
+            var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
+            guard let p = mkdtemp(&template) else { throw HostError.io("cannot create a temporary directory: \(errnoText())") }
+            return [.string(String(cString: p))]
+        }
+
+        lua.setGlobal("lock_file") { [unowned self] call in
+            let path = try call.string(1, "path")
+            let content = try call.optString(2, "content") ?? "locked by polarrun run \(self.runID) at \(Date())\n"
+            if FileManager.default.fileExists(atPath: path) { self.log(.info, "lock file \(path) already present"); return [.bool(false)] }
+            if self.mutating("create lock file \(path)") { return [.bool(true)] }
+            try AtomicFile.write(content, to: path)
+            self.log(.info, "created lock file \(path)")
+            return [.bool(true)]
+        }
+        lua.setGlobal("unlock_file") { [unowned self] call in
+            let path = try call.string(1, "path")
+            guard FileManager.default.fileExists(atPath: path) else { return [.bool(false)] }
+            if self.mutating("remove lock file \(path)") { return [.bool(true)] }
+            guard unlink(path) == 0 else { throw HostError.io("cannot remove lock file \(path): \(errnoText())") }
+            AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
+            self.log(.info, "removed lock file \(path)")
+            return [.bool(true)]
+        }
+        lua.setGlobal("flock") { [unowned self] call in
+            let path = try call.string(1, "lock path")
+            let o = Options(try call.optTable(2, "options"), context: "flock")
+            try o.allow(["timeout", "shared"])
+            let timeout = try o.double("timeout") ?? 600
+            let lock = try FileLock.acquire(path: path, shared: try o.bool("shared") ?? false,
+                                            timeout: min(timeout, self.lua.deadlineRemaining),
+                                            onWait: { self.log(.info, "waiting for lock \(path) (held by another run)") })
+            return [.object(lock)]
+        }
+    }
+
+    /// In a dry run, logs what would happen and returns true (the caller then does nothing).
+    func mutating(_ what: String) -> Bool {
+        guard options.dryRun else { return false }
+        log(.info, "[dry-run] would \(what)")
+        return true
+    }
+}
+
+func parseMode(_ s: String) throws -> mode_t {
+    guard let m = mode_t(s, radix: 8), m <= 0o7777 else { throw HostError.usage("file mode must be octal such as \"0644\", got '\(s)'") }
+    return m
+}
+
+/// Copies a file or a directory tree (symlinks copied as links).
+func copyTree(_ from: String, _ to: String) throws {
+    let fm = FileManager.default
+    var isDir: ObjCBool = false
+    guard fm.fileExists(atPath: from, isDirectory: &isDir) else { throw HostError.io("cannot copy \(from): no such file") }
+    if isDir.boolValue {
+        try fm.createDirectory(atPath: to, withIntermediateDirectories: true)
+        for name in try fm.contentsOfDirectory(atPath: from) {
+            try copyTree((from as NSString).appendingPathComponent(name), (to as NSString).appendingPathComponent(name))
+        }
+        return
+    }
+    var st = stat()
+    lstat(from, &st)
+    if (st.st_mode & S_IFMT) == S_IFLNK {
+        let dest = try fm.destinationOfSymbolicLink(atPath: from)
+        unlink(to)
+        guard symlink(dest, to) == 0 else { throw HostError.io("cannot copy link \(from) to \(to): \(errnoText())") }
+        return
+    }
+    guard let data = try AtomicFile.read(from) else { throw HostError.io("cannot copy \(from): no such file") }
+    try AtomicFile.write(data, to: to, mode: st.st_mode & 0o7777)
+}
+
+/// An exclusive (or shared) advisory lock on a file, held until closed.
+public final class FileLock: HostObject {
+    public static let metatableName = "polarrun.flock"
+    public static let typeLabel = "lock"
+    let path: String
+    private var fd: Int32
+
+    init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    /// Waits up to `timeout` seconds for the lock.
+    static func acquire(path: String, shared: Bool, timeout: Double, onWait: () -> Void) throws -> FileLock {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw HostError.io("cannot open lock file \(path): \(errnoText())") }
+        let op = shared ? LOCK_SH : LOCK_EX
+        if flock(fd, op | LOCK_NB) == 0 { return FileLock(path: path, fd: fd) }
+        onWait()
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            usleep(50_000)
+            if flock(fd, op | LOCK_NB) == 0 { return FileLock(path: path, fd: fd) }
+        }
+        Foundation.close(fd)
+        throw HostError("lock", "could not lock \(path) within \(Int(timeout))s: another polarrun run holds it")
+    }
+
+    public static func methods() -> [String: HostFunction] { [:] }
+
+    public func close() {
+        if fd >= 0 { Foundation.close(fd); fd = -1 }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// pg_ctl(action, opts) and pg_bin(name): the engine's own tools, run as the database OS user.
+extension Runtime {
+    static let pgCtlActions: Set<String> = ["start", "stop", "restart", "reload", "promote", "status"]
+
+    func installPgCtl() {
+        lua.setGlobal("pg_bin") { [unowned self] call in
+            let name = try call.string(1, "program")
+            let o = Options(try call.optTable(2, "options"), context: "pg_bin")
+            try o.allow(["bindir"])
+            return [.string(try self.pgBinary(name, bindir: try o.string("bindir")))]
+        }
+        lua.setGlobal("pg_ctl") { [unowned self] call in
+            let action = try call.string(1, "action")
+            guard Runtime.pgCtlActions.contains(action) else {
+                throw HostError.usage("pg_ctl: unknown action '\(action)' (one of: \(Runtime.pgCtlActions.sorted().joined(separator: ", ")))")
+            }
+            let o = Options(try call.optTable(2, "options"), context: "pg_ctl")
+            try o.allow(["pgdata", "bindir", "user", "mode", "timeout", "wait", "logfile", "options"])
+            return [try self.pgCtl(action, o)]
+        }
+    }
+
+    /// The database OS user: `opts.user`, `POLARRUN_DB_USER`, or `postgres` when running as root.
+    func dbUser(_ given: String?) -> String? {
+        if let u = given, !u.isEmpty { return u }
+        if let u = options.environment["POLARRUN_DB_USER"], !u.isEmpty { return u }
+        return getuid() == 0 ? "postgres" : nil
+    }
+
+    /// Finds an engine program: `bindir`, `POLARRUN_PG_BIN`, `/u01/polardb_pg/bin`, PATH, then
+    /// the newest `/usr/lib/postgresql/*/bin`.
+    func pgBinary(_ name: String, bindir: String?) throws -> String {
+        guard !name.contains("/") else { throw HostError.usage("pg_bin: give a program name, not a path") }
+        var dirs: [String] = []
+        if let b = bindir { dirs.append(b) }
+        if let b = options.environment["POLARRUN_PG_BIN"], !b.isEmpty { dirs.append(b) }
+        if bindir != nil || !dirs.isEmpty {
+            for d in dirs { if let p = Subprocess.resolve("\(d)/\(name)", path: nil) { return p } }
+            throw HostError.usage("\(name) not found in \(dirs.joined(separator: ", "))")
+        }
+        dirs.append("/u01/polardb_pg/bin")
+        for d in dirs { if let p = Subprocess.resolve("\(d)/\(name)", path: nil) { return p } }
+        if let p = Subprocess.resolve(name, path: options.environment["PATH"]) { return p }
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+            .compactMap(Int.init).sorted(by: >)
+        for v in versions { if let p = Subprocess.resolve("/usr/lib/postgresql/\(v)/bin/\(name)", path: nil) { return p } }
+        throw HostError.usage("\(name) not found: set bindir, POLARRUN_PG_BIN or PATH")
+    }
+
+    func pgCtl(_ action: String, _ o: Options) throws -> LuaValue {
+        let pgdata = try o.string("pgdata") ?? options.environment["PGDATA"] ?? "/data"
+        let exe = try pgBinary("pg_ctl", bindir: try o.string("bindir"))
+        let user = dbUser(try o.string("user"))
+        let timeout = try o.int("timeout") ?? 60
+        func spec(_ args: [String]) -> ProcessSpec {
+            var s = ProcessSpec([exe] + args)
+            s.user = user
+            s.environment = options.environment.filter { !$0.key.hasPrefix("PG") }
+            s.cwd = "/"
+            s.timeout = Double(timeout + 10)
+            return s
+        }
+        let status = try runProcess(spec(["status", "-D", pgdata]), check: false, readonly: true, quiet: true)
+        let running = status.status == 0
+        let pid = status.stdout.range(of: #"PID: (\d+)"#, options: .regularExpression)
+            .map { Int64(status.stdout[$0].dropFirst(5)) ?? 0 } ?? 0
+        if action == "status" {
+            if status.status == 4 || status.stderr.contains("is not a database cluster directory") {
+                throw HostError.usage("pg_ctl: \(pgdata) is not a database cluster directory")
+            }
+            return .record(["running": .bool(running), "pid": running ? .int(pid) : .nil,
+                            "output": .string(status.stdout + status.stderr)])
+        }
+        var args: [String]
+        switch action {
+        case "start":
+            if running { log(.info, "pg_ctl start: already running (pid \(pid))"); return .record(["changed": false, "running": true]) }
+            args = ["start", "-D", pgdata, "-t", String(timeout)]
+            if try o.bool("wait") ?? true { args.append("-w") } else { args.append("-W") }
+            if let l = try o.string("logfile") { args += ["-l", l] }
+            if let opts = try o.string("options") { args += ["-o", opts] }
+        case "stop", "restart":
+            if action == "stop" && !running { log(.info, "pg_ctl stop: not running"); return .record(["changed": false, "running": false]) }
+            let mode = try o.string("mode") ?? "fast"
+            guard ["smart", "fast", "immediate"].contains(mode) else {
+                throw HostError.usage("pg_ctl: mode must be smart, fast or immediate, got '\(mode)'")
+            }
+            args = [action, "-D", pgdata, "-m", mode, "-t", String(timeout), "-w"]
+            if action == "restart" {
+                if let l = try o.string("logfile") { args += ["-l", l] }
+                if let opts = try o.string("options") { args += ["-o", opts] }
+            }
+        case "reload":
+            guard running else { throw HostError("process", "pg_ctl reload: the instance in \(pgdata) is not running") }
+            args = ["reload", "-D", pgdata]
+        default: // promote
+            guard running else { throw HostError("process", "pg_ctl promote: the instance in \(pgdata) is not running") }
+            args = ["promote", "-D", pgdata, "-t", String(timeout), "-w"]
+        }
+        let r = try runProcess(spec(args))
+        let after = try runProcess(spec(["status", "-D", pgdata]), check: false, readonly: true, quiet: true)
+        return .record(["changed": true, "running": .bool(after.status == 0), "output": .string(r.stdout + r.stderr)])
+    }
+}

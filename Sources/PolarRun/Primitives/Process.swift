@@ -1,0 +1,80 @@
+import Foundation
+
+/// run(argv, opts): a subprocess from an argv list.
+extension Runtime {
+    func installProcess() {
+        lua.setGlobal("run") { [unowned self] call in
+            let argvTable = try call.table(1, "argv list")
+            let argv: [String] = try argvTable.array.map {
+                switch $0 {
+                case .string(let s): return s
+                case .int(let i): return String(i)
+                case .number(let d): return String(d)
+                default: throw HostError.usage("run: argv items must be strings, got \($0.typeName)")
+                }
+            }
+            guard !argv.isEmpty, argvTable.fields.isEmpty else {
+                throw HostError.usage("run: the first argument is a list such as {\"ls\", \"-l\"} (never a shell string)")
+            }
+            let o = Options(try call.optTable(2, "options"), context: "run")
+            try o.allow(["cwd", "env", "stdin", "timeout", "user", "check", "stream", "readonly", "clear_env", "quiet"])
+            var spec = ProcessSpec(argv)
+            spec.cwd = try o.string("cwd")
+            spec.stdin = try o.string("stdin")
+            spec.timeout = try o.double("timeout")
+            spec.user = try o.string("user")
+            if let extra = try o.stringMap("env") {
+                var env = (try o.bool("clear_env") ?? false) ? [:] : self.options.environment
+                for (k, v) in extra { env[k] = v }
+                spec.environment = env
+            } else if try o.bool("clear_env") == true {
+                spec.environment = [:]
+            } else {
+                spec.environment = self.options.environment
+            }
+            if try o.bool("stream") == true {
+                spec.onLine = { [unowned self] line, isErr in self.log(isErr ? .warning : .info, "  | \(line)") }
+            }
+            let readonly = try o.bool("readonly") ?? false
+            let result = try self.runProcess(spec, check: try o.bool("check") ?? true,
+                                             readonly: readonly, quiet: try o.bool("quiet") ?? false)
+            return [.record(["status": .int(Int64(result.status)), "stdout": .string(result.stdout),
+                             "stderr": .string(result.stderr)])]
+        }
+    }
+
+    /// Runs a child under the run's deadline, logging the command; with `check`, a non-zero
+    /// exit is an error that quotes the end of stderr. `readonly` commands also run in a dry run.
+    @discardableResult
+    public func runProcess(_ spec: ProcessSpec, check: Bool = true, readonly: Bool = false, quiet: Bool = false) throws -> ProcessResult {
+        let shown = spec.argv.map(shellQuote).joined(separator: " ")
+        if !readonly && mutating("run \(shown)") { return ProcessResult(status: 0, stdout: "", stderr: "", timedOut: false) }
+        if !quiet { log(.info, "run: \(shown)" + (spec.user.map { " (as \($0))" } ?? "")) }
+        var spec = spec
+        let remaining = lua.deadlineRemaining
+        let byDeadline = spec.timeout == nil || remaining < spec.timeout!
+        if remaining < 1e8 { spec.timeout = min(spec.timeout ?? remaining, max(0.001, remaining)) }
+        let result = try Subprocess.run(spec)
+        if result.timedOut {
+            if byDeadline && remaining < 1e8 {
+                lua.markDeadlineHit()
+                throw HostError("timeout", "\(spec.argv[0]) was killed: runbook deadline (--timeout) passed")
+            }
+            throw HostError("process", "\(spec.argv[0]) was killed after its timeout of \(spec.timeout!)s",
+                            fields: ["status": .int(Int64(result.status)), "stdout": .string(result.stdout), "stderr": .string(result.stderr)])
+        }
+        if check && result.status != 0 {
+            let tail = result.stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
+            let outTail = result.stdout.split(separator: "\n").suffix(5).joined(separator: "\n")
+            throw HostError("process", "\(spec.argv[0]) exited with status \(result.status)" + (tail.isEmpty ? (outTail.isEmpty ? "" : ": \(outTail)") : ": \(tail)"),
+                            fields: ["status": .int(Int64(result.status)), "stdout": .string(result.stdout), "stderr": .string(result.stderr)])
+        }
+        return result
+    }
+}
+
+/// Quotes one argv item for display in logs (never executed).
+func shellQuote(_ s: String) -> String {
+    if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }) { return s }
+    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}

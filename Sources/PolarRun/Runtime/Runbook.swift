@@ -1,0 +1,121 @@
+import Foundation
+
+/// A runbook found on disk: its path, the name operators use, and its source text.
+public struct Runbook {
+    public let path: String
+    public var name: String { (path as NSString).lastPathComponent }
+    public let source: String
+
+    /// The first comment line (`-- …`), shown by `polarrun --list`.
+    public var summary: String {
+        for line in source.split(separator: "\n", omittingEmptySubsequences: false).prefix(5) {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if t.hasPrefix("#!") { continue }
+            if t.hasPrefix("--") { return t.drop(while: { $0 == "-" }).trimmingCharacters(in: .whitespaces) }
+            if !t.isEmpty { break }
+        }
+        return ""
+    }
+
+    public init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw HostError.usage("runbook not found: \(path)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HostError.usage("cannot read runbook \(path)")
+        }
+        if data.first == 0x1B { throw HostError.usage("\(path) is precompiled Lua bytecode; runbooks are loaded as text only") }
+        self.path = path
+        self.source = String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Where runbooks and their `require` modules are found: `POLARRUN_PATH` (colon-separated
+/// directories), then the bundled `runbooks/` directory.
+public struct SearchPath {
+    public var directories: [String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, executable: String? = nil) {
+        var dirs = (environment["POLARRUN_PATH"] ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        if let bundled = SearchPath.bundledDirectory(environment: environment, executable: executable) {
+            dirs.append(bundled)
+        }
+        directories = dirs
+    }
+
+    /// The bundled runbooks: `POLARRUN_RUNBOOKS`, `<prefix>/share/polarrun/runbooks` next to the
+    /// binary, or the repository's `runbooks/` for a binary built in `.build/`.
+    public static func bundledDirectory(environment: [String: String], executable: String?) -> String? {
+        if let d = environment["POLARRUN_RUNBOOKS"], !d.isEmpty { return d }
+        let exe = executable ?? Host.executablePath
+        var dir = (exe as NSString).deletingLastPathComponent
+        let fm = FileManager.default
+        let shared = ((dir as NSString).deletingLastPathComponent as NSString).appendingPathComponent("share/polarrun/runbooks")
+        if fm.fileExists(atPath: shared) { return shared }
+        for _ in 0..<5 {
+            let candidate = (dir as NSString).appendingPathComponent("runbooks")
+            if fm.fileExists(atPath: (candidate as NSString).appendingPathComponent("lib")) { return candidate }
+            dir = (dir as NSString).deletingLastPathComponent
+        }
+        return nil
+    }
+
+    /// Resolves a runbook argument: a path if it names a file (or contains `/`), else a name
+    /// looked up (with or without `.lua`) in each directory.
+    public func resolve(_ arg: String) throws -> Runbook {
+        let fm = FileManager.default
+        if arg.contains("/") || fm.fileExists(atPath: arg) && !isDirectory(arg) {
+            return try Runbook(path: arg)
+        }
+        let file = arg.hasSuffix(".lua") ? arg : arg + ".lua"
+        for d in directories {
+            let p = (d as NSString).appendingPathComponent(file)
+            if fm.fileExists(atPath: p) { return try Runbook(path: p) }
+        }
+        let searched = directories.isEmpty ? "(no search path: set POLARRUN_PATH)" : directories.joined(separator: ", ")
+        throw HostError.usage("runbook '\(arg)' not found: not a file, and not in \(searched). `polarrun --list` shows the runbooks found")
+    }
+
+    /// Finds a module for `require(name)`: `a.b` → `lib/a/b.lua` or `a/b.lua` in each directory.
+    public func module(_ name: String, near runbookDir: String?) -> String? {
+        let rel = name.replacingOccurrences(of: ".", with: "/") + ".lua"
+        var dirs: [String] = []
+        if let r = runbookDir { dirs.append(r) }
+        dirs += directories
+        for d in dirs {
+            for p in [(d as NSString).appendingPathComponent("lib/" + rel), (d as NSString).appendingPathComponent(rel)] {
+                if FileManager.default.fileExists(atPath: p) { return p }
+            }
+        }
+        return nil
+    }
+
+    /// Every runbook on the path (first one wins for a name), sorted by name.
+    public func list() -> [Runbook] {
+        var seen = Set<String>()
+        var out: [Runbook] = []
+        for d in directories {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? []
+            for n in names.sorted() where n.hasSuffix(".lua") && !seen.contains(n) {
+                seen.insert(n)
+                if let rb = try? Runbook(path: (d as NSString).appendingPathComponent(n)) { out.append(rb) }
+            }
+        }
+        return out.sorted { $0.name < $1.name }
+    }
+
+    private func isDirectory(_ p: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && isDir.boolValue
+    }
+}
+
+/// Facts about this process.
+public enum Host {
+    public static let version = "0.1.0"
+
+    /// The running binary's absolute path (from /proc/self/exe).
+    public static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}

@@ -1,0 +1,148 @@
+import CLua
+import Foundation
+import Logging
+import LuaShim
+
+/// How one run is configured (the CLI fills this from its flags).
+public struct RunOptions {
+    /// `key=value` inputs as given; `inputs{}` converts and validates them.
+    public var params: [String: String] = [:]
+    /// Typed inputs (when a runbook calls another runbook); take precedence over `params`.
+    public var typedParams: LuaTable? = nil
+    /// Print the runbook's return value as JSON on stdout.
+    public var json = false
+    /// Seconds before the run is stopped (exit 124); nil for no deadline.
+    public var timeout: Double? = nil
+    /// The manager log file; nil picks `/log/manager.log` when `/log` exists.
+    public var logFile: String? = nil
+    /// Mutating primitives only say what they would do.
+    public var dryRun = false
+    public var consoleLevel: Logger.Level = .info
+    /// Log lines to stdout instead of stderr (what PolarDB Stack reads).
+    public var logToStdout = false
+    public var environment: [String: String] = ProcessInfo.processInfo.environment
+    /// Stop at `inputs{}` and describe the runbook's inputs instead of running it.
+    public var describeOnly = false
+
+    public init() {}
+}
+
+/// What a run produced.
+public struct RunOutcome {
+    /// 0 success, 1 the runbook failed, 2 bad usage or inputs, 124 timeout.
+    public var exitCode: Int32
+    /// The runbook's first return value.
+    public var result: LuaValue = .nil
+    public var failure: LuaFailure? = nil
+}
+
+/// Runs runbooks: owns the Lua state, the log, the secrets and every open resource.
+public final class Runtime {
+    public let lua: LuaState
+    public let secrets: Secrets
+    public let sink: LogSink
+    public let logger: Logger
+    public let options: RunOptions
+    public let searchPath: SearchPath
+    public let runID: String
+    /// The runbook being run (for `require` next to it and log locations).
+    public private(set) var runbook: Runbook?
+    /// Child processes running now, killed when the deadline passes.
+    var children = ChildRegistry()
+    /// Cached default SQL connections, keyed by connection string.
+    var connections: [String: PGConnection] = [:]
+    /// Set by `inputs{}` under `--describe`.
+    var describedInputs: String?
+
+    /// A runtime for one run. A nested run (`polarrun.call`) shares its parent's log and secrets.
+    public init(options: RunOptions, sink: LogSink? = nil, secrets: Secrets? = nil) throws {
+        self.options = options
+        self.searchPath = SearchPath(environment: options.environment)
+        let secrets = secrets ?? Secrets()
+        self.secrets = secrets
+        if let sink {
+            self.sink = sink
+            self.runID = sink.runID
+        } else {
+            self.runID = Runtime.makeRunID()
+            let logPath = options.logFile ?? (FileManager.default.fileExists(atPath: "/log") ? "/log/manager.log" : nil)
+            let file: ManagerLog? = try logPath.map { try ManagerLog(path: $0) }
+            self.sink = LogSink(file: file, runID: runID, secrets: secrets, consoleLevel: options.consoleLevel)
+            self.sink.consoleIsStdout = options.logToStdout
+        }
+        let s = self.sink
+        logger = Logger(label: "polarrun") { _ in ManagerLogHandler(sink: s) }
+        lua = try LuaState()
+        lua.errorFilter = { [secrets] in secrets.mask($0) }
+        lua.owner = self
+        try installPrimitives()
+    }
+
+    deinit {
+        for c in connections.values { c.close() }
+        lua.close()
+    }
+
+    static func makeRunID() -> String {
+        let chars = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+        return String((0..<8).map { _ in chars[Int.random(in: 0..<chars.count)] })
+    }
+
+    /// "runbook.lua:LINE" of the Lua code calling the current host function.
+    public func whereInLua(level: Int32 = 1) -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        sl_where(lua.L, level, &buf, buf.count)
+        return String(cString: buf)
+    }
+
+    /// Logs an event from a primitive, located at the runbook line that called it.
+    public func log(_ level: Logger.Level, _ message: String) {
+        sink.emit(level: level, where: whereInLua(), message: message)
+    }
+
+    private func installPrimitives() throws {
+        installCore()
+        installData()
+        installFiles()
+        installProcess()
+        installSQL()
+        installConf()
+        installPgCtl()
+        installGit()
+        installImages()
+        let chunk = try lua.load(source: prelude, chunkName: "prelude")
+        _ = try lua.call(chunk)
+    }
+
+    /// Loads and runs a runbook, returning its outcome (never throws).
+    public func run(_ runbook: Runbook) -> RunOutcome {
+        self.runbook = runbook
+        let chunk: LuaRef
+        do {
+            chunk = try lua.load(source: runbook.source, chunkName: runbook.path)
+        } catch {
+            let message = secrets.mask("\(error)")
+            return RunOutcome(exitCode: 2, failure: LuaFailure(kind: "usage", message: message, traceback: ""))
+        }
+        sink.emit(level: .debug, where: runbook.name, message: "start \(runbook.path)")
+        if let t = options.timeout { lua.setDeadline(seconds: t) }
+        defer { lua.setDeadline(seconds: 0) }
+        do {
+            let results = try lua.call(chunk)
+            let value = results.first ?? .nil
+            sink.emit(level: .debug, where: runbook.name, message: "done")
+            return RunOutcome(exitCode: 0, result: value)
+        } catch var f as LuaFailure {
+            f.message = secrets.mask(f.message)
+            f.traceback = secrets.mask(f.traceback)
+            if lua.deadlineHit { f.kind = "timeout" }
+            if f.kind == "describe", let text = describedInputs { return RunOutcome(exitCode: 0, result: .string(text)) }
+            let code: Int32 = f.kind == "timeout" ? 124 : f.kind == "usage" ? 2 : 1
+            f.value = nil
+            sink.emit(level: .error, where: runbook.name, message: "failed: \(f.message)", console: false)
+            return RunOutcome(exitCode: code, failure: f)
+        } catch {
+            return RunOutcome(exitCode: 1, failure: LuaFailure(kind: "runtime", message: secrets.mask("\(error)"), traceback: ""))
+        }
+    }
+}

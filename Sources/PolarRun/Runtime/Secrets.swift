@@ -1,0 +1,62 @@
+import Foundation
+
+/// The secrets of one run: declared `secret` inputs, values of password-like keys, and
+/// anything a runbook marks with `secret(value)`. Every text that leaves the process
+/// (log lines, errors, `--json`, stdout) passes through `mask`.
+public final class Secrets {
+    private var values: [String] = []
+    public static let placeholder = "******"
+
+    public init() {}
+
+    /// Remembers a secret value (empty strings are ignored).
+    public func add(_ value: String) {
+        guard !value.isEmpty, !values.contains(value) else { return }
+        values.append(value)
+        values.sort { $0.count > $1.count }   // longest first, so a secret containing another is masked whole
+    }
+
+    public var isEmpty: Bool { values.isEmpty }
+
+    /// Replaces every occurrence of every secret.
+    public func mask(_ text: String) -> String {
+        guard !values.isEmpty else { return text }
+        var out = text
+        for v in values where out.contains(v) {
+            out = out.replacingAll(v, with: Secrets.placeholder)
+        }
+        return out
+    }
+
+    /// Whether a key names a secret by convention (`password`, `srv_opr_password`, `token` ...).
+    public static func isSecretKey(_ key: String) -> Bool {
+        let k = key.lowercased()
+        return ["password", "passwd", "secret", "token", "pwd"].contains { k.contains($0) }
+    }
+
+    /// Adds the values of password-like keys found anywhere in `value`.
+    public func collect(from value: LuaValue) {
+        guard case .table(let t) = value else { return }
+        for (k, v) in t.fields {
+            if case .string(let key) = k, Secrets.isSecretKey(key), case .string(let s) = v { add(s) }
+            collect(from: v)
+        }
+        for v in t.array { collect(from: v) }
+    }
+}
+
+extension String {
+    /// Replaces every occurrence of `target` (non-empty) without Foundation.
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = self[...]
+        while let r = rest.range(of: target) {
+            result += rest[..<r.lowerBound]
+            result += replacement
+            rest = rest[r.upperBound...]
+        }
+        result += rest
+        return result
+    }
+}

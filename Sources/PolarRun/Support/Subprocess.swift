@@ -1,0 +1,184 @@
+import CSpawn
+import Foundation
+
+/// What to run: an argv list (never a shell string) and how.
+public struct ProcessSpec {
+    public var argv: [String]
+    public var cwd: String? = nil
+    /// The full environment of the child; nil inherits this process's.
+    public var environment: [String: String]? = nil
+    public var stdin: String? = nil
+    /// Seconds before the child is killed (SIGTERM to its process group, then SIGKILL).
+    public var timeout: Double? = nil
+    /// Run as this OS user (needs root).
+    public var user: String? = nil
+    /// Called with each line of output as it arrives (`true` for stderr).
+    public var onLine: ((String, Bool) -> Void)? = nil
+
+    public init(_ argv: [String]) { self.argv = argv }
+}
+
+public struct ProcessResult {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    /// The child was killed because its time ran out.
+    public var timedOut: Bool
+}
+
+/// Children running now, so a signal to polarrun can take them down too.
+struct ChildRegistry {
+    nonisolated(unsafe) static var pids = Set<pid_t>()
+}
+
+/// Runs child processes with fork/exec (C), pipes and poll.
+public enum Subprocess {
+    /// Finds an executable on PATH (or checks an explicit path).
+    public static func resolve(_ name: String, path: String?) -> String? {
+        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+        for dir in (path ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").split(separator: ":") {
+            let p = "\(dir)/\(name)"
+            var st = stat()
+            if stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, access(p, X_OK) == 0 { return p }
+        }
+        return nil
+    }
+
+    public static func run(_ spec: ProcessSpec) throws -> ProcessResult {
+        guard let first = spec.argv.first, !first.isEmpty else { throw HostError.usage("run: argv must not be empty") }
+        var env = spec.environment ?? ProcessInfo.processInfo.environment
+        var uid: Int = -1, gid: Int = -1
+        if let user = spec.user {
+            let u = try lookupUser(user)
+            if u.uid != getuid() {
+                guard getuid() == 0 else { throw HostError.usage("running as user '\(user)' needs root") }
+                uid = Int(u.uid); gid = Int(u.gid)
+                env["HOME"] = u.home
+                env["USER"] = user
+                env["LOGNAME"] = user
+            }
+        }
+        guard let exe = resolve(first, path: env["PATH"]) else {
+            throw HostError("process", "command not found: \(first)")
+        }
+
+        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard cs_pipe(&outPipe) == 0, cs_pipe(&errPipe) == 0 else {
+            throw HostError.io("pipe: \(errnoText())")
+        }
+        var devnull: Int32 = -1
+        if spec.stdin != nil {
+            guard cs_pipe(&inPipe) == 0 else { throw HostError.io("pipe: \(errnoText())") }
+        } else {
+            devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        }
+        let fds: [Int32] = [spec.stdin != nil ? inPipe[0] : devnull, outPipe[1], errPipe[1]]
+
+        var cargv = spec.argv.map { strdup($0) } + [nil]
+        var cenv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { cargv.forEach { free($0) }; cenv.forEach { free($0) } }
+        var execErr: Int32 = 0
+        let pid = fds.withUnsafeBufferPointer { fdp in
+            cs_spawn(exe, &cargv, &cenv, spec.cwd, uid, gid, fdp.baseAddress, &execErr)
+        }
+        close(outPipe[1]); close(errPipe[1])
+        if inPipe[0] >= 0 { close(inPipe[0]) }
+        if devnull >= 0 { close(devnull) }
+        guard pid > 0 else {
+            close(outPipe[0]); close(errPipe[0]); if inPipe[1] >= 0 { close(inPipe[1]) }
+            throw HostError("process", "cannot start \(first): \(errnoText(-pid))")
+        }
+        ChildRegistry.pids.insert(pid)
+        defer { ChildRegistry.pids.remove(pid) }
+        if execErr != 0 {
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+            close(outPipe[0]); close(errPipe[0]); if inPipe[1] >= 0 { close(inPipe[1]) }
+            let why = execErr == ENOENT && spec.cwd != nil ? "\(errnoText(execErr)) (or working directory \(spec.cwd!) missing)" : errnoText(execErr)
+            throw HostError("process", "cannot start \(first): \(why)")
+        }
+        return collect(pid: pid, out: outPipe[0], err: errPipe[0], input: inPipe[1], spec: spec)
+    }
+
+    private static func collect(pid: pid_t, out: Int32, err: Int32, input: Int32, spec: ProcessSpec) -> ProcessResult {
+        var outBuf: [UInt8] = [], errBuf: [UInt8] = []
+        var outLine: [UInt8] = [], errLine: [UInt8] = []
+        var stdinBytes = Array((spec.stdin ?? "").utf8)
+        var stdinOff = 0
+        var inputFD = input
+        if inputFD >= 0 { _ = fcntl(inputFD, F_SETFL, fcntl(inputFD, F_GETFL) | O_NONBLOCK) }
+        if inputFD >= 0 && stdinBytes.isEmpty { close(inputFD); inputFD = -1 }
+        var open = [out, err]
+        let start = sl_now()
+        var timedOut = false
+        var killedAt: Double? = nil
+        var chunk = [UInt8](repeating: 0, count: 65536)
+
+        func deliver(_ data: ArraySlice<UInt8>, _ isErr: Bool) {
+            guard let onLine = spec.onLine else { return }
+            var line = isErr ? errLine : outLine
+            for b in data {
+                if b == 0x0A || b == 0x0D {
+                    if !line.isEmpty { onLine(String(decoding: line, as: UTF8.self), isErr) }
+                    line.removeAll(keepingCapacity: true)
+                } else { line.append(b) }
+            }
+            if isErr { errLine = line } else { outLine = line }
+        }
+
+        while !open.isEmpty || inputFD >= 0 {
+            var pfds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if inputFD >= 0 { pfds.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0)) }
+            var waitMs: Int32 = 200
+            if let t = spec.timeout {
+                let left = t - (sl_now() - start)
+                if left <= 0 && killedAt == nil {
+                    timedOut = true
+                    kill(-pid, SIGTERM); kill(pid, SIGTERM)
+                    killedAt = sl_now()
+                } else if left > 0 {
+                    waitMs = Int32(min(200, max(1, left * 1000)))
+                }
+            }
+            if let k = killedAt, sl_now() - k > 3 { kill(-pid, SIGKILL); kill(pid, SIGKILL) }
+            if killedAt != nil && sl_now() - killedAt! > 5 { break }   // grandchildren holding the pipes
+            let n = poll(&pfds, nfds_t(pfds.count), waitMs)
+            if n < 0 && errno != EINTR { break }
+            if n <= 0 { continue }
+            for p in pfds where p.revents != 0 {
+                if p.fd == inputFD {
+                    let w = stdinBytes.withUnsafeBytes { Foundation.write(inputFD, $0.baseAddress! + stdinOff, stdinBytes.count - stdinOff) }
+                    if w > 0 { stdinOff += w }
+                    if w < 0 && errno != EAGAIN || stdinOff >= stdinBytes.count {
+                        close(inputFD); inputFD = -1; stdinBytes = []
+                    }
+                    continue
+                }
+                let r = chunk.withUnsafeMutableBytes { Foundation.read(p.fd, $0.baseAddress!, $0.count) }
+                if r > 0 {
+                    let data = chunk[0..<r]
+                    if p.fd == out { outBuf.append(contentsOf: data); deliver(data, false) }
+                    else { errBuf.append(contentsOf: data); deliver(data, true) }
+                } else if r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN) {
+                    close(p.fd)
+                    open.removeAll { $0 == p.fd }
+                }
+            }
+        }
+        for fd in open { close(fd) }
+        if inputFD >= 0 { close(inputFD) }
+        deliver([0x0A], false); deliver([0x0A], true)
+        var st: Int32 = 0
+        while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        let status: Int32 = (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
+        return ProcessResult(status: status, stdout: String(decoding: outBuf, as: UTF8.self),
+                             stderr: String(decoding: errBuf, as: UTF8.self), timedOut: timedOut)
+    }
+}
+
+/// Monotonic seconds.
+func sl_now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
