@@ -1,0 +1,101 @@
+import Foundation
+import XCTest
+
+/// The result of a command run by a test.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var all: String { stdout + stderr }
+}
+
+/// Runs a program from an argv list and waits for it (tests only).
+@discardableResult
+func command(_ argv: [String], env: [String: String] = [:], cwd: String? = nil, stdin: String? = nil,
+             timeout: TimeInterval = 300) throws -> CommandResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: argv[0].contains("/") ? argv[0] : "/usr/bin/env")
+    p.arguments = argv[0].contains("/") ? Array(argv.dropFirst()) : argv
+    var environment = ProcessInfo.processInfo.environment
+    for (k, v) in env { environment[k] = v }
+    p.environment = environment
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
+    var outData = Data(), errData = Data()
+    let group = DispatchGroup()
+    group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    try p.run()
+    if let stdin {
+        inp.fileHandleForWriting.write(Data(stdin.utf8))
+        try? inp.fileHandleForWriting.close()
+    }
+    let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
+    p.waitUntilExit()
+    killer.cancel()
+    group.wait()
+    return CommandResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Paths of the repository and of the polarrun binary under test.
+enum Repo {
+    /// The repository root (this file is Tests/PolarRunTests/Support/Command.swift).
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// The polarrun binary built next to the test bundle (`POLARRUN_BIN` overrides).
+    static let binary: String = {
+        if let b = ProcessInfo.processInfo.environment["POLARRUN_BIN"], !b.isEmpty { return b }
+        let bundle = Bundle(for: Marker.self).bundleURL.deletingLastPathComponent()
+        return bundle.appendingPathComponent("polarrun").path
+    }()
+
+    static var runbooks: String { root + "/runbooks" }
+}
+
+private final class Marker {}
+
+/// Runs polarrun with arguments; `logFile` defaults to a fresh temporary file.
+@discardableResult
+func polarrun(_ args: [String], env: [String: String] = [:], cwd: String? = nil, stdin: String? = nil,
+              timeout: TimeInterval = 600) throws -> CommandResult {
+    try command([Repo.binary] + args, env: env, cwd: cwd, stdin: stdin, timeout: timeout)
+}
+
+/// A temporary directory removed at the end of the test; readable by the postgres user.
+func makeTempDir(_ test: XCTestCase, prefix: String = "polarrun-test") throws -> String {
+    var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
+    guard let p = mkdtemp(&template) else { throw NSError(domain: "mkdtemp", code: Int(errno)) }
+    let path = String(cString: p)
+    chmod(path, 0o755)
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    return path
+}
+
+/// Writes a text file (tests only).
+func write(_ text: String, to path: String) throws {
+    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+}
+
+func read(_ path: String) -> String {
+    (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+}
+
+/// Waits until `condition` holds or `timeout` passes.
+func eventually(_ timeout: TimeInterval = 15, _ condition: () throws -> Bool) rethrows -> Bool {
+    let end = Date().addingTimeInterval(timeout)
+    repeat {
+        if try condition() { return true }
+        usleep(100_000)
+    } while Date() < end
+    return false
+}
