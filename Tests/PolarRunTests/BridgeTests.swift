@@ -50,7 +50,7 @@ final class BridgeTests: XCTestCase {
         return ok, tostring(err), err.kind, err.code, err:match("on (%a+)")
         """)
         XCTAssertEqual(r[0].boolValue, false)
-        XCTAssertEqual(r[1].stringValue, "test.lua:2: disk on fire")
+        XCTAssertEqual(r[1].stringValue, "test.lua:1: disk on fire")
         XCTAssertEqual(r[2].stringValue, "io")
         XCTAssertEqual(r[3].intValue, 7)
         XCTAssertEqual(r[4].stringValue, "fire")
