@@ -1,0 +1,71 @@
+-- instance: what every manager runbook shares — the pod's paths, the database OS user,
+-- how to connect, the per-data-directory lock, and what the engine can do.
+--
+--   local instance = require("instance")
+--   local p = instance.inputs { mode = {type="string", default="fast"} }
+--   local lock <close> = instance.exclusive(p)
+--   sql("select 1", {}, instance.conn(p))
+
+local M = {}
+
+-- Inputs every manager runbook takes; defaults are the pod layout (PolarDB Stack).
+M.common_inputs = {
+  pgdata   = {type = "string",  default = env("PGDATA") or "/data", desc = "data directory"},
+  port     = {type = "integer", default = tonumber(env("PGPORT") or "") or 5432, desc = "PostgreSQL port"},
+  bindir   = {type = "string",  desc = "engine bin directory (default: POLARRUN_PG_BIN, /u01/polardb_pg/bin, PATH)"},
+  db_user  = {type = "string",  default = env("POLARRUN_DB_USER") or "postgres", desc = "database OS user"},
+  log_dir  = {type = "string",  default = "/log", desc = "log directory of the pod"},
+  lock_path = {type = "string", desc = "instance lock file (default: <pgdata>/ins_lock)"},
+  connect_timeout = {type = "integer", default = 3, desc = "seconds to wait for a connection"},
+}
+
+--- Declares the common inputs plus `extra`, validates them, and returns `params`.
+function M.inputs(extra)
+  local spec = {}
+  for k, v in pairs(M.common_inputs) do spec[k] = v end
+  for k, v in pairs(extra or {}) do spec[k] = v end
+  local p = inputs(spec)
+  p.lock_path = p.lock_path or (p.pgdata .. "/ins_lock")
+  return p
+end
+
+--- Connection options for sql(): the unix socket in the data directory, user postgres.
+function M.conn(p, overrides)
+  local c = {host = p.pgdata, port = p.port, user = "postgres", dbname = "postgres",
+             connect_timeout = p.connect_timeout}
+  for k, v in pairs(overrides or {}) do c[k] = v end
+  return c
+end
+
+--- Options for pg_ctl().
+function M.ctl(p, extra)
+  local o = {pgdata = p.pgdata, bindir = p.bindir, user = p.db_user}
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+--- The lock that keeps two mutating runbooks on one data directory from interleaving.
+--- Use as `local lock <close> = instance.exclusive(p)`.
+function M.exclusive(p, timeout)
+  return flock(p.pgdata .. "/.polarrun.lock", {timeout = timeout or 600})
+end
+
+--- Whether the postmaster of this data directory is running.
+function M.running(p)
+  return pg_ctl("status", M.ctl(p)).running
+end
+
+--- What the engine offers: PolarDB features are detected, never assumed.
+--- Returns {polardb=bool, force_ro=bool, disk_expansion=bool, version=number}.
+function M.engine(p)
+  local rows = sql([[
+    select current_setting('server_version_num')::int as version,
+           exists(select 1 from pg_settings where name = 'polar_force_trans_ro_non_sup') as force_ro,
+           exists(select 1 from pg_proc where proname = 'polar_vfs_disk_expansion') as disk_expansion,
+           exists(select 1 from pg_roles where rolname = 'polar_superuser')
+             or exists(select 1 from pg_settings where name like 'polar%') as polardb
+  ]], {}, M.conn(p))
+  return rows[1]
+end
+
+return M
