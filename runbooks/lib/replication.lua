@@ -161,6 +161,16 @@ function M.conninfo(t)
   return table.concat(parts, " ")
 end
 
+--- Marks a password secret in every form it takes on its way into a file: as given, escaped for a
+--- conninfo string, and that escaped again for postgresql.conf (so the masked log shows none of them).
+function M.secret_password(pw)
+  if not pw or pw == "" then return end
+  secret(pw)
+  local ci = pw:gsub("\\", "\\\\"):gsub("'", "\\'")
+  secret(ci)
+  secret((ci:gsub("\\", "\\\\"):gsub("'", "''")))
+end
+
 --- Whether a directory holds a PostgreSQL data directory on this machine.
 function M.is_local_pgdata(dir)
   return dir ~= nil and fs.exists(dir .. "/PG_VERSION")
@@ -194,6 +204,19 @@ function M.configured_port(pgdata)
     end
   end
   return 5432
+end
+
+--- Where the server at `conn` left timeline `tli` (its timeline history), or nil when it is still on it.
+function M.fork_point(conn, tli)
+  local cur = sql(M.current_tli_sql, {}, conn)[1].tli
+  if cur == tli then return nil end
+  local history = sql("select pg_read_file('pg_wal/' || lpad(upper(to_hex($1::int)), 8, '0') || '.history') as h",
+                      {cur}, conn)[1].h
+  for line in history:gmatch("[^\n]+") do
+    local t, lsn = line:match("^%s*(%d+)%s+([0-9A-Fa-f]+/[0-9A-Fa-f]+)")
+    if t and tonumber(t) == tli then return lsn end
+  end
+  raise("refused", string.format("timeline %d is not in the history of the new primary (timeline %d)", tli, cur))
 end
 
 --- The timeline a primary writes on.

@@ -1,4 +1,5 @@
 import Foundation
+import PolarRun
 import XCTest
 
 /// The result of a command run by a test.
@@ -10,36 +11,20 @@ struct CommandResult {
 }
 
 /// Runs a program from an argv list and waits for it (tests only).
+/// Uses the host's own fork/exec/waitpid spawner: Foundation's `Process.waitUntilExit` was seen
+/// to hang forever here with the child already a zombie (its exit notification lost).
 @discardableResult
 func command(_ argv: [String], env: [String: String] = [:], cwd: String? = nil, stdin: String? = nil,
              timeout: TimeInterval = 300) throws -> CommandResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: argv[0].contains("/") ? argv[0] : "/usr/bin/env")
-    p.arguments = argv[0].contains("/") ? Array(argv.dropFirst()) : argv
+    var spec = ProcessSpec(argv)
     var environment = ProcessInfo.processInfo.environment
     for (k, v) in env { environment[k] = v }
-    p.environment = environment
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let out = Pipe(), err = Pipe(), inp = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
-    var outData = Data(), errData = Data()
-    let group = DispatchGroup()
-    group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    try p.run()
-    if let stdin {
-        inp.fileHandleForWriting.write(Data(stdin.utf8))
-        try? inp.fileHandleForWriting.close()
-    }
-    let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-    p.waitUntilExit()
-    killer.cancel()
-    group.wait()
-    return CommandResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+    spec.environment = environment
+    spec.cwd = cwd
+    spec.stdin = stdin
+    spec.timeout = timeout
+    let r = try Subprocess.run(spec)
+    return CommandResult(status: r.status, stdout: r.stdout, stderr: r.stderr)
 }
 
 /// Paths of the repository and of the polarrun binary under test.
@@ -54,8 +39,12 @@ enum Repo {
     /// The polarrun binary built next to the test bundle (`POLARRUN_BIN` overrides).
     static let binary: String = {
         if let b = ProcessInfo.processInfo.environment["POLARRUN_BIN"], !b.isEmpty { return b }
-        let bundle = Bundle(for: Marker.self).bundleURL.deletingLastPathComponent()
-        return bundle.appendingPathComponent("polarrun").path
+        // beside the test bundle (macOS: …/debug/X.xctest) or beside the test executable (Linux: …/debug/X.xctest)
+        let bundle = Bundle(for: Marker.self).bundleURL
+        let candidates = [bundle.deletingLastPathComponent(), bundle,
+                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+            .map { $0.appendingPathComponent("polarrun").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
     }()
 
     static var runbooks: String { root + "/runbooks" }
