@@ -137,7 +137,7 @@ public final class Runtime {
             f.traceback = secrets.mask(f.traceback)
             if lua.deadlineHit { f.kind = "timeout" }
             if f.kind == "describe", let text = describedInputs { return RunOutcome(exitCode: 0, result: .string(text)) }
-            let code: Int32 = f.kind == "timeout" ? 124 : f.kind == "usage" ? 2 : 1
+            let code: Int32 = f.kind == "timeout" ? 124 : f.kind == "usage" ? 2 : (f.exitCode ?? 1)
             f.value = nil
             sink.emit(level: .error, where: runbook.name, message: "failed: \(f.message)", console: false)
             return RunOutcome(exitCode: code, failure: f)
