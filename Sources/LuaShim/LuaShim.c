@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <stdio.h>
+#include <signal.h>
 
 /* ---------------------------------------------------------------- trampoline */
 
@@ -155,8 +156,47 @@ void sl_close(lua_State *L) {
     free(e);
 }
 
+static volatile sig_atomic_t sl_signo = 0;
+static volatile sig_atomic_t sl_trapped = 0;
+
+static void sl_on_signal(int signo) { sl_signo = signo; }
+
+void sl_install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sl_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+int sl_signal_received(void) { return sl_signo; }
+void sl_set_signal_trapped(int trapped) { sl_trapped = trapped; }
+int sl_signal_trapped(void) { return sl_trapped; }
+
+static void sl_raise_kind(lua_State *L, const char *kind, const char *message) {
+    lua_newtable(L);
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, message);
+    lua_setfield(L, -2, "message");
+    sl_set_error_metatable(L);
+    lua_error(L);
+}
+
+static void sl_deadline_hook(lua_State *L, lua_Debug *ar);
+
+static void sl_check_signal(lua_State *L) {
+    if (sl_signo && !sl_trapped) {
+        lua_sethook(L, sl_deadline_hook, LUA_MASKCOUNT, 1);
+        sl_raise_kind(L, "terminated", sl_signo == SIGINT ? "interrupted (SIGINT)" : sl_signo == SIGHUP ? "terminated (SIGHUP)" : "terminated (SIGTERM)");
+    }
+}
+
 static void sl_deadline_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
+    sl_check_signal(L);
     sl_extra *e = extra(L);
     if (!e || e->deadline <= 0 || sl_monotonic() < e->deadline) return;
     e->hit = 1;
@@ -171,9 +211,11 @@ static void sl_deadline_hook(lua_State *L, lua_Debug *ar) {
     lua_error(L);
 }
 
+void sl_arm_hook(lua_State *L) { lua_sethook(L, sl_deadline_hook, LUA_MASKCOUNT, 1000); }
+
 void sl_set_deadline(lua_State *L, double seconds) {
     sl_extra *e = extra(L);
-    if (seconds <= 0) { e->deadline = 0; lua_sethook(L, NULL, 0, 0); return; }
+    if (seconds <= 0) { e->deadline = 0; sl_arm_hook(L); return; }
     e->deadline = sl_monotonic() + seconds;
     e->hit = 0;
     lua_sethook(L, sl_deadline_hook, LUA_MASKCOUNT, 1000);

@@ -122,6 +122,7 @@ struct PolarRunCommand: ParsableCommand {
 }
 
 /// ArgumentParser exits 64 for usage errors; polarrun promises 2.
+Host.installSignalHandlers()
 do {
     var command = try PolarRunCommand.parseAsRoot()
     try command.run()

@@ -63,6 +63,16 @@ void sl_set_error_metatable(lua_State *L);
 /// Writes "chunk:line" of the Lua function `level` frames up into buf ("?" when unknown).
 void sl_where(lua_State *L, int level, char *buf, size_t size);
 
+/// Installs SIGTERM/SIGINT/SIGHUP handlers that only record the signal.
+void sl_install_signal_handlers(void);
+/// The termination signal received so far (0 if none).
+int sl_signal_received(void);
+/// A runbook that handles termination itself (`trap_termination()`): the hook stops raising.
+void sl_set_signal_trapped(int trapped);
+int sl_signal_trapped(void);
+/// Arms the instruction hook without a deadline (it still reacts to termination signals).
+void sl_arm_hook(lua_State *L);
+
 /// Monotonic clock in seconds.
 double sl_monotonic(void);
 

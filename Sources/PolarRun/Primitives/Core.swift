@@ -59,15 +59,26 @@ extension Runtime {
         lua.setGlobal("sleep") { [unowned self] call in
             let secs = try call.number(1, "seconds")
             guard secs >= 0 else { throw HostError.usage("sleep: seconds must be >= 0") }
-            let remaining = self.lua.deadlineRemaining
-            if secs > remaining {
-                usleep(UInt32(max(0, remaining) * 1_000_000))
-                self.lua.markDeadlineHit()
-                throw HostError("timeout", "runbook deadline (--timeout) passed during sleep")
+            let end = sl_monotonic() + secs
+            // sleep in short steps so a deadline or a termination signal is noticed at once
+            while sl_monotonic() < end {
+                if sl_signal_received() != 0 {
+                    if sl_signal_trapped() != 0 { return [] }
+                    throw HostError("terminated", "sleep interrupted: polarrun received SIG\(signalName(sl_signal_received()))")
+                }
+                if self.lua.deadlineRemaining <= 0 {
+                    self.lua.markDeadlineHit()
+                    throw HostError("timeout", "runbook deadline (--timeout) passed during sleep")
+                }
+                usleep(UInt32(min(0.05, max(0, end - sl_monotonic())) * 1_000_000))
             }
-            usleep(UInt32(secs * 1_000_000))
             return []
         }
+        lua.setGlobal("trap_termination") { _ in
+            sl_set_signal_trapped(1)
+            return []
+        }
+        lua.setGlobal("terminating") { _ in [.bool(sl_signal_received() != 0)] }
         lua.setGlobal("now") { _ in [.number(Date().timeIntervalSince1970)] }
 
         installParams()

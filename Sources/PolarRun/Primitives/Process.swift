@@ -1,4 +1,5 @@
 import Foundation
+import LuaShim
 
 /// run(argv, opts): a subprocess from an argv list.
 extension Runtime {
@@ -17,7 +18,7 @@ extension Runtime {
                 throw HostError.usage("run: the first argument is a list such as {\"ls\", \"-l\"} (never a shell string)")
             }
             let o = Options(try call.optTable(2, "options"), context: "run")
-            try o.allow(["cwd", "env", "stdin", "timeout", "user", "check", "stream", "readonly", "clear_env", "quiet"])
+            try o.allow(["cwd", "env", "stdin", "timeout", "user", "check", "stream", "readonly", "clear_env", "quiet", "forward_signals"])
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.stdin = try o.string("stdin")
@@ -35,11 +36,18 @@ extension Runtime {
             if try o.bool("stream") == true {
                 spec.onLine = { [unowned self] line, isErr in self.log(isErr ? .warning : .info, "  | \(line)") }
             }
+            for (from, to) in try o.stringMap("forward_signals") ?? [:] {
+                guard let f = signalNumber(from), let t = signalNumber(to) else {
+                    throw HostError.usage("run: forward_signals maps signal names such as TERM = \"INT\", got \(from) = \(to)")
+                }
+                spec.forwardSignals[f] = t
+            }
             let readonly = try o.bool("readonly") ?? false
             let result = try self.runProcess(spec, check: try o.bool("check") ?? true,
                                              readonly: readonly, quiet: try o.bool("quiet") ?? false)
             return [.record(["status": .int(Int64(result.status)), "stdout": .string(result.stdout),
-                             "stderr": .string(result.stderr)])]
+                             "stderr": .string(result.stderr),
+                             "signal": result.forwarded != 0 ? .string(signalName(result.forwarded)) : .nil])]
         }
     }
 
@@ -55,6 +63,9 @@ extension Runtime {
         let byDeadline = spec.timeout == nil || remaining < spec.timeout!
         if remaining < 1e8 { spec.timeout = min(spec.timeout ?? remaining, max(0.001, remaining)) }
         let result = try Subprocess.run(spec)
+        if result.forwarded != 0 && sl_signal_trapped() == 0 {
+            throw HostError("terminated", "\(spec.argv[0]) stopped: polarrun received SIG\(signalName(result.forwarded))")
+        }
         if result.timedOut {
             if byDeadline && remaining < 1e8 {
                 lua.markDeadlineHit()
@@ -77,4 +88,17 @@ extension Runtime {
 func shellQuote(_ s: String) -> String {
     if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }) { return s }
     return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// "TERM", "SIGTERM" or "15" → 15.
+func signalNumber(_ name: String) -> Int32? {
+    if let n = Int32(name), n > 0, n < 65 { return n }
+    let n = name.uppercased().hasPrefix("SIG") ? String(name.uppercased().dropFirst(3)) : name.uppercased()
+    let table: [String: Int32] = ["HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "KILL": SIGKILL, "USR1": SIGUSR1,
+                                  "USR2": SIGUSR2, "TERM": SIGTERM]
+    return table[n]
+}
+
+func signalName(_ n: Int32) -> String {
+    [SIGHUP: "HUP", SIGINT: "INT", SIGQUIT: "QUIT", SIGKILL: "KILL", SIGUSR1: "USR1", SIGUSR2: "USR2", SIGTERM: "TERM"][n] ?? String(n)
 }

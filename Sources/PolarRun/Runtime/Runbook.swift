@@ -1,4 +1,5 @@
 import Foundation
+import LuaShim
 
 /// A runbook found on disk: its path, the name operators use, and its source text.
 public struct Runbook {
@@ -113,6 +114,10 @@ public struct SearchPath {
 /// Facts about this process.
 public enum Host {
     public static let version = "0.1.0"
+
+    /// Records SIGTERM/SIGINT/SIGHUP instead of dying, so children are stopped (or sent the
+    /// signal a runbook chose) and the run ends cleanly. Called once by the CLI.
+    public static func installSignalHandlers() { sl_install_signal_handlers() }
 
     /// The running binary's absolute path (from /proc/self/exe).
     public static var executablePath: String {

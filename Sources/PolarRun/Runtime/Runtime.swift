@@ -66,7 +66,10 @@ public final class Runtime {
         } else {
             self.runID = Runtime.makeRunID()
             let logPath = options.logFile ?? (FileManager.default.fileExists(atPath: "/log") ? "/log/manager.log" : nil)
-            let file: ManagerLog? = try logPath.map { try ManagerLog(path: $0) }
+            // POLARRUN_LOG_MAX_BYTES / POLARRUN_LOG_KEEP change the rotation (10 MiB × 15 by default)
+            let maxBytes = options.environment["POLARRUN_LOG_MAX_BYTES"].flatMap(Int.init) ?? ManagerLog.defaultMaxBytes
+            let keep = options.environment["POLARRUN_LOG_KEEP"].flatMap(Int.init) ?? ManagerLog.defaultKeep
+            let file: ManagerLog? = try logPath.map { try ManagerLog(path: $0, maxBytes: max(1024, maxBytes), keep: max(1, keep)) }
             self.sink = LogSink(file: file, runID: runID, secrets: secrets, consoleLevel: options.consoleLevel)
             self.sink.consoleIsStdout = options.logToStdout
         }
@@ -125,7 +128,7 @@ public final class Runtime {
             return RunOutcome(exitCode: 2, failure: LuaFailure(kind: "usage", message: message, traceback: ""))
         }
         sink.emit(level: .debug, where: runbook.name, message: "start \(runbook.path)")
-        if let t = options.timeout { lua.setDeadline(seconds: t) }
+        if let t = options.timeout { lua.setDeadline(seconds: t) } else { sl_arm_hook(lua.L) }
         defer { lua.setDeadline(seconds: 0) }
         do {
             let results = try lua.call(chunk)
@@ -137,7 +140,8 @@ public final class Runtime {
             f.traceback = secrets.mask(f.traceback)
             if lua.deadlineHit { f.kind = "timeout" }
             if f.kind == "describe", let text = describedInputs { return RunOutcome(exitCode: 0, result: .string(text)) }
-            let code: Int32 = f.kind == "timeout" ? 124 : f.kind == "usage" ? 2 : (f.exitCode ?? 1)
+            let code: Int32 = f.kind == "timeout" ? 124 : f.kind == "usage" ? 2
+                : f.kind == "terminated" ? 128 + max(1, sl_signal_received()) : (f.exitCode ?? 1)
             f.value = nil
             sink.emit(level: .error, where: runbook.name, message: "failed: \(f.message)", console: false)
             return RunOutcome(exitCode: code, failure: f)

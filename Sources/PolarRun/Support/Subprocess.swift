@@ -1,5 +1,6 @@
 import CSpawn
 import Foundation
+import LuaShim
 
 /// What to run: an argv list (never a shell string) and how.
 public struct ProcessSpec {
@@ -14,6 +15,9 @@ public struct ProcessSpec {
     public var user: String? = nil
     /// Called with each line of output as it arrives (`true` for stderr).
     public var onLine: ((String, Bool) -> Void)? = nil
+    /// When polarrun receives a termination signal, send the child this signal instead of
+    /// SIGTERM (e.g. [SIGTERM: SIGINT] turns `docker stop` into a fast shutdown of postgres).
+    public var forwardSignals: [Int32: Int32] = [:]
 
     public init(_ argv: [String]) { self.argv = argv }
 }
@@ -24,6 +28,8 @@ public struct ProcessResult {
     public var stderr: String
     /// The child was killed because its time ran out.
     public var timedOut: Bool
+    /// The signal polarrun received and passed on to the child while it ran (0: none).
+    public var forwarded: Int32 = 0
 }
 
 /// Children running now, so a signal to polarrun can take them down too.
@@ -112,6 +118,7 @@ public enum Subprocess {
         let start = sl_now()
         var timedOut = false
         var killedAt: Double? = nil
+        var forwarded: Int32 = 0
         var chunk = [UInt8](repeating: 0, count: 65536)
 
         func deliver(_ data: ArraySlice<UInt8>, _ isErr: Bool) {
@@ -139,6 +146,12 @@ public enum Subprocess {
                 } else if left > 0 {
                     waitMs = Int32(min(200, max(1, left * 1000)))
                 }
+            }
+            let received = sl_signal_received()
+            if received != 0 && forwarded == 0 {
+                forwarded = received
+                let sig = spec.forwardSignals[received] ?? SIGTERM
+                kill(-pid, sig); kill(pid, sig)
             }
             if let k = killedAt, sl_now() - k > 3 { kill(-pid, SIGKILL); kill(pid, SIGKILL) }
             if killedAt != nil && sl_now() - killedAt! > 5 { break }   // grandchildren holding the pipes
@@ -172,7 +185,7 @@ public enum Subprocess {
         while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
         let status: Int32 = (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
         return ProcessResult(status: status, stdout: String(decoding: outBuf, as: UTF8.self),
-                             stderr: String(decoding: errBuf, as: UTF8.self), timedOut: timedOut)
+                             stderr: String(decoding: errBuf, as: UTF8.self), timedOut: timedOut, forwarded: forwarded)
     }
 }
 

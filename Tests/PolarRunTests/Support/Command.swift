@@ -24,10 +24,11 @@ func command(_ argv: [String], env: [String: String] = [:], cwd: String? = nil, 
     p.standardOutput = out
     p.standardError = err
     p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
-    var outData = Data(), errData = Data()
+    final class Box: @unchecked Sendable { var data = Data() }
+    let outData = Box(), errData = Box()
     let group = DispatchGroup()
-    group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter(); DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter(); DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
     try p.run()
     if let stdin {
         inp.fileHandleForWriting.write(Data(stdin.utf8))
@@ -38,8 +39,8 @@ func command(_ argv: [String], env: [String: String] = [:], cwd: String? = nil, 
     p.waitUntilExit()
     killer.cancel()
     group.wait()
-    return CommandResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+    return CommandResult(status: p.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self),
+                         stderr: String(decoding: errData.data, as: UTF8.self))
 }
 
 /// Paths of the repository and of the polarrun binary under test.
@@ -54,14 +55,14 @@ enum Repo {
     /// The polarrun binary built next to the test bundle (`POLARRUN_BIN` overrides).
     static let binary: String = {
         if let b = ProcessInfo.processInfo.environment["POLARRUN_BIN"], !b.isEmpty { return b }
-        let bundle = Bundle(for: Marker.self).bundleURL.deletingLastPathComponent()
-        return bundle.appendingPathComponent("polarrun").path
+        // the test runner lives in the same build products directory as polarrun
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("polarrun").path
     }()
 
     static var runbooks: String { root + "/runbooks" }
 }
 
-private final class Marker {}
 
 /// Runs polarrun with arguments; `logFile` defaults to a fresh temporary file.
 @discardableResult

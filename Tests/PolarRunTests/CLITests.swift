@@ -1,0 +1,196 @@
+import XCTest
+
+/// The command line as an operator meets it: exit statuses, messages, --json, --list, secrets.
+final class CLITests: XCTestCase {
+    var dir = ""
+
+    override func setUpWithError() throws {
+        dir = try makeTempDir(self)
+    }
+
+    func runbook(_ name: String, _ source: String) throws -> String {
+        let path = "\(dir)/\(name)"
+        try write(source, to: path)
+        return path
+    }
+
+    func testVersionAndHelp() throws {
+        let v = try polarrun(["--version"])
+        XCTAssertEqual(v.status, 0)
+        XCTAssertTrue(v.stdout.contains("0."), v.all)
+        let h = try polarrun(["--help"])
+        XCTAssertEqual(h.status, 0)
+        for word in ["--timeout", "--json", "--list", "--describe", "Exit status", "Examples"] {
+            XCTAssertTrue(h.stdout.contains(word), "help lacks \(word)")
+        }
+    }
+
+    func testMissingRunbookIsUsageError() throws {
+        let r = try polarrun(["\(dir)/nope.lua"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("runbook not found"), r.stderr)
+        let byName = try polarrun(["no_such_runbook"], env: ["POLARRUN_PATH": dir])
+        XCTAssertEqual(byName.status, 2)
+        XCTAssertTrue(byName.stderr.contains("'no_such_runbook' not found"), byName.stderr)
+        let none = try polarrun([])
+        XCTAssertEqual(none.status, 2)
+    }
+
+    func testSyntaxErrorNamesFileAndLine() throws {
+        let p = try runbook("bad.lua", "log.info('x')\nlocal = 3\n")
+        let r = try polarrun([p])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("bad.lua:2:"), r.stderr)
+    }
+
+    func testUncaughtErrorPrintsLineAndTraceback() throws {
+        let p = try runbook("boom.lua", "local function f()\n  error('it broke')\nend\nf()\n")
+        let r = try polarrun([p])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("boom.lua:2: it broke"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("stack traceback"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("boom.lua:4"), r.stderr)
+    }
+
+    func testInputsAreValidatedBeforeAnything() throws {
+        let marker = "\(dir)/marker"
+        let p = try runbook("in.lua", """
+        inputs { user = {type="string", required=true}, count = {type="integer", default=1},
+                 mode = {type="string", enum={"fast", "smart"}}, on = {type="boolean"} }
+        fs.write("\(marker)", "changed")
+        return params
+        """)
+        let cases: [([String], String)] = [
+            ([], "missing required input 'user'"),
+            (["user=a", "count=x"], "input 'count' must be an integer"),
+            (["user=a", "mode=slow"], "must be one of fast, smart"),
+            (["user=a", "on=maybe"], "must be a boolean"),
+            (["user=a", "usr=b"], "unknown input 'usr'"),
+            (["user=a", "broken"], "is not key=value"),
+            (["user=a", "=x"], "is not key=value"),
+            (["user=a", "user=b"], "given twice"),
+            (["user=a", "bad key=1"], "may only contain"),
+        ]
+        for (args, message) in cases {
+            let r = try polarrun([p] + args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.all)")
+            XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: marker), "\(args) changed something")
+        }
+        let ok = try polarrun(["--json", p, "user=a", "count=7", "on=yes"])
+        XCTAssertEqual(ok.status, 0, ok.all)
+        XCTAssertTrue(ok.stdout.contains("\"count\" : 7"), ok.stdout)
+        XCTAssertTrue(ok.stdout.contains("\"on\" : true"), ok.stdout)
+    }
+
+    func testDescribeListsInputs() throws {
+        let p = try runbook("d.lua", "inputs { user = {type='string', required=true, desc='the role'} }\nerror('must not run')")
+        let r = try polarrun(["--describe", p])
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertTrue(r.stdout.contains("user (string, required)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("the role"), r.stdout)
+    }
+
+    func testListShowsRunbooksWithSummary() throws {
+        _ = try runbook("mine.lua", "-- does my thing\nreturn 1\n")
+        let r = try polarrun(["--list"], env: ["POLARRUN_PATH": dir])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.contains("mine.lua") && r.stdout.contains("does my thing"), r.stdout)
+    }
+
+    func testRequireFindsLibModules() throws {
+        try write("local M = {} function M.twice(x) return 2 * x end return M", to: "\(dir)/lib/util.lua")
+        let p = try runbook("use.lua", "return require('util').twice(21)")
+        let r = try polarrun(["--json", p])
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "42")
+        let missing = try runbook("miss.lua", "require('nothing_here')")
+        let m = try polarrun([missing])
+        XCTAssertEqual(m.status, 2)
+        XCTAssertTrue(m.stderr.contains("module 'nothing_here' not found"), m.stderr)
+    }
+
+    func testTimeoutStopsLoopsAndChildren() throws {
+        let loop = try runbook("loop.lua", "while true do pcall(function() while true do end end) end")
+        let start = Date()
+        let r = try polarrun(["--timeout", "0.5", loop])
+        XCTAssertEqual(r.status, 124, r.all)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+
+        let pidFile = "\(dir)/child.pid"
+        let child = try runbook("child.lua", "run({'sh', '-c', 'echo $$ > \(pidFile); exec sleep 60'})")
+        let t0 = Date()
+        let c = try polarrun(["--timeout", "1", child])
+        XCTAssertEqual(c.status, 124, c.all)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 8)
+        let pid = Int32(read(pidFile).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        XCTAssertGreaterThan(pid, 0)
+        XCTAssertTrue(eventually(5) { kill(pid, 0) != 0 }, "child \(pid) still alive")
+
+        let bad = try polarrun(["--timeout", "0", loop])
+        XCTAssertEqual(bad.status, 2)
+    }
+
+    func testSecretsNeverLeave() throws {
+        let secret = "S3cr3t-'pa$$\\word"
+        let log = "\(dir)/manager.log"
+        let p = try runbook("leak.lua", """
+        inputs { password = {type="string", secret=true}, token = {type="string"} }
+        log.info("the password is " .. params.password)
+        print("stdout sees " .. params.password .. " and " .. params.token)
+        local t = json_decode('{"accounts": {"a": {"password": "InnerPw-123456"}}}')
+        log.warn("decoded", t)
+        error("failing with " .. params.password .. " InnerPw-123456")
+        """)
+        let r = try polarrun(["--json", "--log-file", log, p, "password=\(secret)", "token=tok-987654"])
+        XCTAssertEqual(r.status, 1)
+        let everything = r.stdout + r.stderr + read(log)
+        XCTAssertTrue(read(log).contains("the password is ******"), read(log))
+        for s in [secret, "tok-987654", "InnerPw-123456"] {
+            XCTAssertFalse(everything.contains(s), "\(s) leaked:\n\(everything)")
+        }
+    }
+
+    func testJsonOutputIsMasked() throws {
+        let p = try runbook("j.lua", "inputs { password = {type='string'} }\nreturn {user='x', password=params.password, n=null}")
+        let r = try polarrun(["--json", p, "password=hunter2hunter2"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertFalse(r.stdout.contains("hunter2hunter2"))
+        XCTAssertTrue(r.stdout.contains("\"password\" : \"******\""), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\"n\" : null"), r.stdout)
+    }
+
+    func testRunTakesArgvListsOnly() throws {
+        let p = try runbook("r.lua", """
+        local r = run({"printf", "%s|", "a b", "$(id)", ";rm -rf /"})
+        assert(r.stdout == "a b|$(id)|;rm -rf /|", r.stdout)
+        local ok, err = pcall(run, "echo hi")
+        assert(not ok and tostring(err):find("argv list"), tostring(err))
+        local f = run({"false"}, {check = false})
+        assert(f.status == 1)
+        local ok2, e2 = pcall(run, {"false"})
+        assert(not ok2 and e2.kind == "process" and e2.status == 1)
+        local i = run({"cat"}, {stdin = "in\\0put"})
+        assert(i.stdout == "in\\0put")
+        local w = run({"pwd"}, {cwd = "/tmp"})
+        assert(w.stdout == "/tmp\\n")
+        local e = run({"sh", "-c", "echo $FOO"}, {env = {FOO = "bar"}})
+        assert(e.stdout == "bar\\n")
+        local ok3, e3 = pcall(run, {"no-such-program-xyz"})
+        assert(not ok3 and tostring(e3):find("command not found"), tostring(e3))
+        return "ok"
+        """)
+        let r = try polarrun([p])
+        XCTAssertEqual(r.status, 0, r.all)
+    }
+
+    func testDryRunChangesNothing() throws {
+        let target = "\(dir)/out.txt"
+        let p = try runbook("w.lua", "fs.write('\(target)', 'x') lock_file('\(dir)/ins_lock') run({'touch', '\(dir)/t'}) return polarrun.dry_run")
+        let r = try polarrun(["--dry-run", "--json", p])
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "true")
+        XCTAssertTrue(r.stderr.contains("[dry-run] would write"), r.stderr)
+        for f in [target, "\(dir)/ins_lock", "\(dir)/t"] { XCTAssertFalse(FileManager.default.fileExists(atPath: f), f) }
+    }
+}
