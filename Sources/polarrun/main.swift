@@ -123,8 +123,21 @@ struct PolarRunCommand: ParsableCommand {
 
 /// ArgumentParser exits 64 for usage errors; polarrun promises 2.
 Host.installSignalHandlers()
+
+/// Invoked as `python SCRIPT` (a `python` symlink to polarrun in the manager image, so that
+/// PolarDB Stack's `python /docker_script/entry_point.py` reaches polarrun unchanged): run
+/// SCRIPT as a runbook with log lines on stdout, as the Stack expects.
+func commandLineArguments() -> [String] {
+    var args = Array(CommandLine.arguments.dropFirst())
+    let name = (CommandLine.arguments.first ?? "").split(separator: "/").last.map(String.init) ?? ""
+    if name.hasPrefix("python"), let script = args.first, !script.hasPrefix("-") {
+        args = ["--log-stdout", script] + args.dropFirst()
+    }
+    return args
+}
+
 do {
-    var command = try PolarRunCommand.parseAsRoot()
+    var command = try PolarRunCommand.parseAsRoot(commandLineArguments())
     try command.run()
 } catch let e as ExitCode {
     exit(e.rawValue)

@@ -47,6 +47,15 @@ extension Runtime {
             }
         }
 
+        // log.console("stdout"|"stderr"): where console log lines go (PolarDB Stack reads stdout)
+        lua.setField("log", "console") { [unowned self] call in
+            let stream = try call.string(1, "stream")
+            guard stream == "stdout" || stream == "stderr" else {
+                throw HostError.usage("log.console: stream must be \"stdout\" or \"stderr\", got '\(stream)'")
+            }
+            self.sink.consoleIsStdout = stream == "stdout"
+            return []
+        }
         lua.setGlobal("secret") { [unowned self] call in
             let s = try call.string(1, "value")
             self.secrets.add(s)

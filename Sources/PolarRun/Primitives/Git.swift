@@ -35,7 +35,7 @@ extension Runtime {
                 if let stderr = e.fields["stderr"]?.stringValue {
                     if stderr.contains("Remote branch") && stderr.contains("not found") {
                         e.message = "git_clone: branch '\(branch ?? "")' does not exist in \(url)"
-                    } else if stderr.contains("does not appear to be a git repository") || stderr.contains("not found") || stderr.contains("Could not resolve") || stderr.contains("unable to access") {
+                    } else if stderr.contains("does not appear to be a git repository") || stderr.contains("does not exist") || stderr.contains("not found") || stderr.contains("Could not resolve") || stderr.contains("unable to access") {
                         e.message = "git_clone: cannot reach repository \(url): \(stderr.split(separator: "\n").first ?? "")"
                     }
                 }

@@ -54,6 +54,11 @@ extension Runtime {
         let exe = try pgBinary("pg_ctl", bindir: try o.string("bindir"))
         let user = dbUser(try o.string("user"))
         let timeout = try o.int("timeout") ?? 60
+        guard timeout > 0 else { throw HostError.usage("pg_ctl: timeout must be a positive number of seconds") }
+        let mode = try o.string("mode") ?? "fast"
+        guard ["smart", "fast", "immediate"].contains(mode) else {
+            throw HostError.usage("pg_ctl: mode must be smart, fast or immediate, got '\(mode)'")
+        }
         func spec(_ args: [String]) -> ProcessSpec {
             var s = ProcessSpec([exe] + args)
             s.user = user
@@ -83,10 +88,6 @@ extension Runtime {
             if let opts = try o.string("options") { args += ["-o", opts] }
         case "stop", "restart":
             if action == "stop" && !running { log(.info, "pg_ctl stop: not running"); return .record(["changed": false, "running": false]) }
-            let mode = try o.string("mode") ?? "fast"
-            guard ["smart", "fast", "immediate"].contains(mode) else {
-                throw HostError.usage("pg_ctl: mode must be smart, fast or immediate, got '\(mode)'")
-            }
             args = [action, "-D", pgdata, "-m", mode, "-t", String(timeout), "-w"]
             if action == "restart" {
                 if let l = try o.string("logfile") { args += ["-l", l] }

@@ -62,6 +62,7 @@ extension Runtime {
     }
 
     func execute(_ conn: PGConnection, _ query: String, _ params: [String?], timeout: Double?) throws -> LuaValue {
+        guard !query.utf8.contains(0) else { throw HostError.usage("sql: the query contains a NUL byte") }
         log(.debug, "sql: \(query.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))"
             + (params.isEmpty ? "" : " [\(params.count) parameter\(params.count == 1 ? "" : "s")]"))
         let remaining = lua.deadlineRemaining
@@ -92,7 +93,9 @@ func sqlParams(_ v: LuaValue) throws -> [String?] {
         let v = i <= t.array.count ? t.array[i - 1] : (t.fields[.int(Int64(i))] ?? .nil)
         switch v {
         case .nil, .null: return nil
-        case .string(let s): return s
+        case .string(let s):
+            guard !s.utf8.contains(0) else { throw HostError.usage("sql: parameter $\(i) contains a NUL byte, which PostgreSQL text cannot hold") }
+            return s
         case .int(let x): return String(x)
         case .number(let d): return d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
         case .bool(let b): return b ? "true" : "false"

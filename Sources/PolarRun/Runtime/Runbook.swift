@@ -11,7 +11,7 @@ public struct Runbook {
     public var summary: String {
         for line in source.split(separator: "\n", omittingEmptySubsequences: false).prefix(5) {
             let t = line.trimmingCharacters(in: .whitespaces)
-            if t.hasPrefix("#!") { continue }
+            if t.hasPrefix("#!") || t.hasPrefix("--!") { continue }
             if t.hasPrefix("--") { return t.drop(while: { $0 == "-" }).trimmingCharacters(in: .whitespaces) }
             if !t.isEmpty { break }
         }
@@ -27,7 +27,10 @@ public struct Runbook {
         }
         if data.first == 0x1B { throw HostError.usage("\(path) is precompiled Lua bytecode; runbooks are loaded as text only") }
         self.path = path
-        self.source = String(decoding: data, as: UTF8.self)
+        var text = String(decoding: data, as: UTF8.self)
+        // a `#!/usr/local/bin/polarrun` line makes a runbook executable; Lua would reject it
+        if text.hasPrefix("#") { text = "--" + text.dropFirst() }
+        self.source = text
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import PolarRun
 
 /// The result of a command run by a test.
 struct CommandResult {
@@ -9,38 +10,21 @@ struct CommandResult {
     var all: String { stdout + stderr }
 }
 
-/// Runs a program from an argv list and waits for it (tests only).
+/// Runs a program from an argv list and waits for it (tests only). Uses polarrun's own
+/// Subprocess (fork/exec from C, every other descriptor closed in the child): Foundation's
+/// Process leaked pipe ends into daemons such as a postmaster, so reads never saw EOF.
 @discardableResult
 func command(_ argv: [String], env: [String: String] = [:], cwd: String? = nil, stdin: String? = nil,
              timeout: TimeInterval = 300) throws -> CommandResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: argv[0].contains("/") ? argv[0] : "/usr/bin/env")
-    p.arguments = argv[0].contains("/") ? Array(argv.dropFirst()) : argv
     var environment = ProcessInfo.processInfo.environment
     for (k, v) in env { environment[k] = v }
-    p.environment = environment
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let out = Pipe(), err = Pipe(), inp = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = stdin == nil ? FileHandle.nullDevice : inp
-    final class Box: @unchecked Sendable { var data = Data() }
-    let outData = Box(), errData = Box()
-    let group = DispatchGroup()
-    group.enter(); DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    group.enter(); DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    try p.run()
-    if let stdin {
-        inp.fileHandleForWriting.write(Data(stdin.utf8))
-        try? inp.fileHandleForWriting.close()
-    }
-    let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-    p.waitUntilExit()
-    killer.cancel()
-    group.wait()
-    return CommandResult(status: p.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self),
-                         stderr: String(decoding: errData.data, as: UTF8.self))
+    var spec = ProcessSpec(argv)
+    spec.environment = environment
+    spec.cwd = cwd
+    spec.stdin = stdin
+    spec.timeout = timeout
+    let r = try Subprocess.run(spec)
+    return CommandResult(status: r.status, stdout: r.stdout, stderr: r.stderr)
 }
 
 /// Paths of the repository and of the polarrun binary under test.

@@ -8,9 +8,11 @@ final class PGCluster {
     let root: String
     let pgdata: String
     let port: Int
+    /// Where the server's unix socket is (the data directory unless a test moves it).
+    var socketDir: String
     /// Environment for polarrun runbooks that operate on this cluster.
     var env: [String: String] {
-        ["PGDATA": pgdata, "PGHOST": pgdata, "PGPORT": String(port), "POLARRUN_PG_BIN": PGCluster.bin]
+        ["PGDATA": pgdata, "PGHOST": socketDir, "PGPORT": String(port), "POLARRUN_PG_BIN": PGCluster.bin]
     }
 
     /// Allocates a free loopback port.
@@ -33,6 +35,7 @@ final class PGCluster {
         self.root = root
         self.pgdata = root + "/" + name
         self.port = PGCluster.freePort()
+        self.socketDir = pgdata
         try FileManager.default.createDirectory(atPath: pgdata, withIntermediateDirectories: true)
         chmod(pgdata, 0o700)
         try command(["chown", "-R", "postgres:postgres", root])
@@ -92,7 +95,7 @@ final class PGCluster {
               tcp: Bool = false, timeout: TimeInterval = 60) throws -> CommandResult {
         var env: [String: String] = [:]
         if let password { env["PGPASSWORD"] = password }
-        let host = tcp ? "127.0.0.1" : pgdata
+        let host = tcp ? "127.0.0.1" : socketDir
         return try command(["/usr/sbin/runuser", "-u", "postgres", "--", "env"] + env.map { "\($0.key)=\($0.value)" } +
                            [PGCluster.bin + "/psql", "-X", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", String(port), "-U", user,
                             "-d", db, "-Atc", query], cwd: "/", timeout: timeout)

@@ -1,0 +1,172 @@
+-- ha_rejoin: turn this (old primary) instance into a streaming standby of a new primary, pg_rewind where needed
+--
+-- Checklist:
+--   1. the new primary answers, is not in recovery, and belongs to the same cluster (system identifier)
+--   2. this data directory can be rewound (wal_log_hints = on or data checksums)
+--   3. already a standby streaming from that primary: nothing to do
+--   4. stop this instance (fast), pg_rewind from the new primary (it says when no rewind is required),
+--      keeping this instance's own configuration files (pg_rewind would copy the primary's)
+--   5. physical slot on the new primary (slot_name), primary_conninfo and primary_slot_name in
+--      postgresql.auto.conf, standby.signal
+--   6. start, and wait until the WAL receiver streams from the new primary
+local instance = require("instance")
+local repl = require("replication")
+
+local p = instance.inputs {
+  primary_host = {type = "string", required = true, desc = "the new primary: host name, address or unix socket directory"},
+  primary_port = {type = "integer", required = true, desc = "the new primary's port"},
+  primary_user = {type = "string", default = "postgres", desc = "superuser on the new primary (pg_rewind, replication)"},
+  primary_password = {type = "string", secret = true, desc = "its password (written into primary_conninfo when given)"},
+  slot_name = {type = "string", desc = "physical slot on the new primary to stream through (created when missing)"},
+  application_name = {type = "string", desc = "application_name of this standby (default: slot_name)"},
+  start_timeout = {type = "integer", default = 60, desc = "seconds to wait for the standby to stream"},
+}
+if p.slot_name and not p.slot_name:match("^[a-z0-9_]+$") then
+  raise("usage", "slot_name may only contain lowercase letters, digits and '_', got '" .. p.slot_name .. "'")
+end
+if not repl.is_local_pgdata(p.pgdata) then raise("usage", p.pgdata .. " is not a data directory on this machine") end
+local appname = p.application_name or p.slot_name
+repl.secret_password(p.primary_password)
+local as_user = polarrun.is_root and p.db_user or nil
+local primary = {host = p.primary_host, port = p.primary_port, user = p.primary_user, password = p.primary_password,
+                 dbname = "postgres", connect_timeout = p.connect_timeout}
+
+local lock <close> = instance.exclusive(p)
+
+log.info(string.format("step 1/6: checking the new primary %s port %d", p.primary_host, p.primary_port))
+local np = sql([[select pg_is_in_recovery() as recovery,
+                        (select system_identifier::text from pg_control_system()) as sysid]], {}, primary)[1]
+if np.recovery then raise("refused", "the new primary " .. p.primary_host .. " is in recovery: not a primary") end
+local cd = repl.controldata(p.pgdata, p)
+if cd["Database system identifier"] ~= np.sysid then
+  raise("refused", string.format("%s belongs to another cluster (system identifier %s, the new primary's is %s)",
+    p.pgdata, tostring(cd["Database system identifier"]), np.sysid))
+end
+
+log.info("step 2/6: can " .. p.pgdata .. " be rewound?")
+if cd["wal_log_hints setting"] ~= "on" and (cd["Data page checksum version"] or "0") == "0" then
+  raise("refused", p.pgdata .. " has neither wal_log_hints = on nor data checksums: pg_rewind cannot rewind it " ..
+    "(rebuild it from a base backup instead)")
+end
+
+log.info("step 3/6: current state of " .. p.pgdata)
+if instance.running(p) then
+  local me = instance.conn(p, {port = p.port})
+  local r = sql([[select pg_is_in_recovery() as recovery,
+                         (select status from pg_stat_wal_receiver) as status,
+                         (select sender_host from pg_stat_wal_receiver) as sender_host,
+                         (select sender_port from pg_stat_wal_receiver) as sender_port]], {}, me)[1]
+  if r.recovery and r.status == "streaming" and r.sender_host == p.primary_host and r.sender_port == p.primary_port then
+    log.info(p.pgdata .. " already streams from " .. p.primary_host .. ":" .. p.primary_port .. "; nothing to do")
+    return {changed = false, rewound = false, streaming = true}
+  end
+  log.info("stopping " .. p.pgdata .. " (fast)")
+  pg_ctl("stop", instance.ctl(p, {mode = "fast"}))
+end
+
+log.info("step 4/6: pg_rewind from the new primary")
+local conf_files = {"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf"}
+local saved = p.pgdata:gsub("/+$", "") .. ".polarrun-rejoin-conf"
+local env = {PGCONNECT_TIMEOUT = tostring(p.connect_timeout)}
+if p.primary_password then env.PGPASSWORD = p.primary_password end
+local rewind = {pg_bin("pg_rewind", {bindir = p.bindir}), "-D", p.pgdata, "--source-server=" ..
+                repl.conninfo {host = p.primary_host, port = p.primary_port, user = p.primary_user, dbname = "postgres"}}
+local function pg_rewind(extra)
+  local argv = {table.unpack(rewind)}
+  for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
+  local r = run(argv, {user = as_user, env = env, cwd = "/", stream = true})
+  return r.stdout .. r.stderr
+end
+-- pg_rewind reads the source's timeline from its control file, which a fresh promotion updates
+-- only at its first checkpoint
+sql("checkpoint", {}, primary)
+-- PostgreSQL's pg_rewind copies every file of the source's data directory and fails on a unix socket
+-- there (unix_socket_directories = '.', the pod layout), possibly after it changed files. With such a
+-- source, decide here whether a rewind is needed (as pg_rewind does: did this instance write WAL past
+-- the point where the new primary's timeline forked?), and refuse instead of running pg_rewind.
+local src = sql([[select current_setting('data_directory') as d, current_setting('unix_socket_directories') as s]], {}, primary)[1]
+local socket_in_source = false
+for dir in src.s:gmatch("[^,]+") do
+  dir = repl.trim(dir):gsub("/+$", "")
+  if dir == "." or dir == src.d:gsub("/+$", "") then socket_in_source = true end
+end
+local rewound
+if socket_in_source then
+  local cd_now = repl.controldata(p.pgdata, p)
+  local my_tli = tonumber(cd_now["Latest checkpoint's TimeLineID"])
+  local my_ckpt = cd_now["Latest checkpoint location"]
+  local fork = repl.fork_point(primary, my_tli)
+  if fork == nil then
+    rewound = false      -- same timeline as the new primary: nothing to rewind
+  else
+    rewound = sql("select $1::pg_lsn >= $2::pg_lsn as diverged", {my_ckpt, fork}, primary)[1].diverged
+  end
+  log.info(string.format("this instance: checkpoint %s on timeline %d; the new primary left timeline %d at %s",
+    my_ckpt, my_tli, my_tli, tostring(fork)))
+  if rewound then
+    raise("refused", string.format("%s has diverged from the new primary and needs pg_rewind, but the new primary keeps " ..
+      "its unix socket in its data directory (unix_socket_directories = '%s'), which pg_rewind cannot copy. " ..
+      "%s is stopped and unchanged; rebuild it from a base backup, or move the new primary's socket out of its " ..
+      "data directory and run ha_rejoin again", p.pgdata, src.s, p.pgdata))
+  end
+else
+  rewound = not pg_rewind({"--dry-run"}):find("no rewind required", 1, true)
+end
+if rewound then
+  -- pg_rewind also copies the primary's configuration files: keep this instance's own
+  if fs.is_dir(saved) then
+    log.info("keeping the configuration saved by an earlier run in " .. saved)
+  else
+    fs.mkdir(saved .. ".tmp", {mode = "0700"})
+    for _, f in ipairs(conf_files) do
+      if fs.exists(p.pgdata .. "/" .. f) then fs.write(saved .. ".tmp/" .. f, fs.read(p.pgdata .. "/" .. f), {mode = "0600"}) end
+    end
+    run({"mv", saved .. ".tmp", saved}, {quiet = true})
+  end
+  pg_rewind()
+  log.info("pg_rewind rewound " .. p.pgdata)
+  -- socket lock files copied from the source (pg_basebackup copies them too) would stop the start
+  for _, name in ipairs(fs.list(p.pgdata)) do
+    if name:match("^%.s%.PGSQL%.%d+%.lock$") then fs.remove(p.pgdata .. "/" .. name) end
+  end
+else
+  log.info("no rewind required")
+end
+if fs.is_dir(saved) then
+  log.info("restoring this instance's configuration files from " .. saved)
+  for _, f in ipairs(conf_files) do
+    if fs.exists(saved .. "/" .. f) then
+      fs.write(p.pgdata .. "/" .. f, fs.read(saved .. "/" .. f), {mode = "0600", owner = as_user})
+    end
+  end
+  fs.remove(saved, {recursive = true})
+end
+
+log.info("step 5/6: standby configuration")
+if p.slot_name then
+  local ok, err = pcall(sql, [[select pg_create_physical_replication_slot($1, true)
+                               where not exists (select 1 from pg_replication_slots where slot_name = $1)]],
+                        {p.slot_name}, primary)
+  if not ok and not (type(err) == "table" and err.sqlstate == "42710") then error(err, 0) end
+end
+local ci = {host = p.primary_host, port = p.primary_port, user = p.primary_user, application_name = appname,
+            password = p.primary_password}
+local auto = p.pgdata .. "/postgresql.auto.conf"
+if not fs.exists(auto) then fs.write(auto, "", {mode = "0600", owner = as_user}) end
+conf_set(auto, {primary_conninfo = repl.conninfo(ci), primary_slot_name = p.slot_name or null})
+fs.write(p.pgdata .. "/standby.signal", "", {mode = "0600", owner = as_user})
+
+log.info("step 6/6: starting " .. p.pgdata .. " as a standby")
+local server_log = repl.server_log(p.pgdata, p)
+local started, err = pcall(pg_ctl, "start", instance.ctl(p, {logfile = server_log, timeout = p.start_timeout}))
+if not started then
+  local tail = (fs.exists(server_log) and fs.read(server_log) or ""):sub(-1500)
+  raise("ha", tostring(err) .. "\nend of " .. server_log .. ":\n" .. tail)
+end
+local me = instance.conn(p)
+wait_until(function()
+  local ok, r = pcall(sql, "select status from pg_stat_wal_receiver", {}, me)
+  return ok and r[1] and r[1].status == "streaming"
+end, p.start_timeout, 0.2)
+log.info(p.pgdata .. " is a standby streaming from " .. p.primary_host .. ":" .. p.primary_port)
+return {changed = true, rewound = rewound, streaming = true, slot = p.slot_name, application_name = appname}
