@@ -4,7 +4,7 @@
 --   * while the instance lock file (<pgdata>/ins_lock) exists: wait;
 --   * start `postgres -D <pgdata>` as the database OS user in the foreground;
 --   * when it exits: lock file present -> wait; exit 0 (a clean stop, e.g. pg_ctl stop) ->
---     start again; killed by a signal (a crash, SIGKILL) -> start again after a short pause
+--     start again (after restart_pause, so `pg_ctl stop -w` sees it gone); killed by a signal (a crash, SIGKILL) -> start again after a short pause
 --     (the old backends must let go of shared memory); any other exit code (postgres could
 --     not start: bad config, corrupt data...) -> exit with that code so the container restarts.
 -- SIGTERM (docker/kubelet stop) is forwarded to postgres as SIGINT (fast shutdown); the
@@ -15,10 +15,10 @@ local instance = require("instance")
 local diskfull = require("diskfull")
 local p = instance.inputs {
   poll = {type = "number", default = 0.5, desc = "seconds between checks of the lock file"},
-  crash_pause = {type = "number", default = 1, desc = "seconds to wait before restarting after a crash"},
+  restart_pause = {type = "number", default = 1, desc = "seconds to wait before starting postgres again (lets pg_ctl stop -w see it gone, and old backends release shared memory)"},
   reserve_mb = {type = "integer", default = 16, desc = "emergency reserve for lock_disk_full (0: none)"},
 }
-if not (p.poll > 0) or p.crash_pause < 0 then raise("usage", "poll must be > 0 and crash_pause >= 0") end
+if not (p.poll > 0) or p.restart_pause < 0 then raise("usage", "poll must be > 0 and restart_pause >= 0") end
 if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 local postgres = pg_bin("postgres", {bindir = p.bindir})
 trap_termination()
@@ -27,7 +27,7 @@ trap_termination()
 local pg_log = p.pgdata .. "/pg_log"
 if not fs.is_dir(pg_log) then fs.mkdir(pg_log, {mode = "0700", owner = p.db_user}) end
 local ok, err = pcall(function()
-  fs.mkdir(p.log_dir)
+  if not fs.is_dir(p.log_dir) then fs.mkdir(p.log_dir) end
   if fs.symlink(pg_log, p.log_dir .. "/pg_log") then log.info("linked " .. p.log_dir .. "/pg_log -> " .. pg_log) end
 end)
 if not ok then log.warn("could not link " .. p.log_dir .. "/pg_log to " .. pg_log .. ": " .. tostring(err)) end
@@ -66,10 +66,11 @@ while not terminating() do
     if fs.exists(p.lock_path) then
       log.info(string.format("postgres exited (status %d) with the instance locked", r.status))
     elseif r.status == 0 then
-      log.info("postgres exited normally (status 0): starting it again")
+      log.info(string.format("postgres exited normally (status 0): starting it again in %gs", p.restart_pause))
+      sleep(p.restart_pause)
     elseif r.status > 128 then
-      log.warn(string.format("postgres was killed by signal %d: restarting in %gs", r.status - 128, p.crash_pause))
-      sleep(p.crash_pause)
+      log.warn(string.format("postgres was killed by signal %d: restarting in %gs", r.status - 128, p.restart_pause))
+      sleep(p.restart_pause)
     else
       raise("postgres", string.format("postgres exited with status %d: the supervisor exits with it", r.status),
         {exit_code = r.status})

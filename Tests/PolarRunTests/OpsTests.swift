@@ -131,16 +131,16 @@ final class OpsTests: XCTestCase {
 
     func testBadUserInputsChangeNothing() throws {
         let c = try PGCluster.started(self)
-        XCTAssertEqual(try rb("create_user", ["user=keep", "password=k", "privilege=1"], c).status, 0)
+        XCTAssertEqual(try rb("create_user", ["user=keep", "password=keep-pw-1", "privilege=1"], c).status, 0)
         let before = try roles(c)
         let cases: [[String]] = [
-            ["user=u1", "password=p", "privilege=2"], ["user=u1", "password=p", "privilege=0"],
-            ["user=u1", "password=p", "privilege=99"], ["user=u1", "password=p", "privilege=-1"],
-            ["user=u1", "password=p", "privilege=abc"], ["user=u1", "password=p"], ["password=p", "privilege=1"],
-            ["user=", "password=p", "privilege=1"], ["user=pg_evil", "password=p", "privilege=1"],
-            ["user=public", "password=p", "privilege=1"], ["user=" + String(repeating: "x", count: 64), "password=p", "privilege=1"],
-            ["user=u1", "password=", "privilege=1"], ["user=u1", "password=p", "privilege=1", "extra=1"],
-            ["user=keep", "password=p", "privilege=3"],
+            ["user=u1", "password=pw-bad-1", "privilege=2"], ["user=u1", "password=pw-bad-1", "privilege=0"],
+            ["user=u1", "password=pw-bad-1", "privilege=99"], ["user=u1", "password=pw-bad-1", "privilege=-1"],
+            ["user=u1", "password=pw-bad-1", "privilege=abc"], ["user=u1", "password=pw-bad-1"], ["password=pw-bad-1", "privilege=1"],
+            ["user=", "password=pw-bad-1", "privilege=1"], ["user=pg_evil", "password=pw-bad-1", "privilege=1"],
+            ["user=public", "password=pw-bad-1", "privilege=1"], ["user=" + String(repeating: "x", count: 64), "password=pw-bad-1", "privilege=1"],
+            ["user=u1", "password=", "privilege=1"], ["user=u1", "password=pw-bad-1", "privilege=1", "extra=1"],
+            ["user=keep", "password=pw-bad-1", "privilege=3"],
         ]
         for a in cases {
             let r = try rb("create_user", a, c)
@@ -148,12 +148,12 @@ final class OpsTests: XCTestCase {
             let m = try rb("modify_user", a, c)
             XCTAssertEqual(m.status, 2, "modify_user \(a): \(m.all)")
         }
-        XCTAssertTrue(try rb("create_user", ["user=u1", "password=p", "privilege=5"], c).stderr.contains("unknown privilege code 5"))
+        XCTAssertTrue(try rb("create_user", ["user=u1", "password=pw-bad-1", "privilege=5"], c).stderr.contains("unknown privilege code 5"))
         for a in [["user="], ["user=pg_monitor"], [], ["user=postgres"]] {
             XCTAssertEqual(try rb("delete_user", a, c).status, 2, "delete_user \(a)")
         }
         XCTAssertEqual(try roles(c), before)
-        XCTAssertEqual(try c.psql("select 1", user: "keep", password: "k", tcp: true).status, 0, "password unchanged")
+        XCTAssertEqual(try c.psql("select 1", user: "keep", password: "keep-pw-1", tcp: true).status, 0, "password unchanged")
     }
 
     func testPolarSuperuserRefusedOnCommunityPostgres() throws {
@@ -200,7 +200,7 @@ final class OpsTests: XCTestCase {
         XCTAssertNotEqual(denied.status, 0)
         XCTAssertTrue(denied.stderr.contains("read-only transaction"), denied.stderr)
         XCTAssertEqual(try c.psql("insert into t values (2)").status, 0, "superuser writes")
-        XCTAssertEqual(try c.psql("select count(*) from t", user: "app", password: "app-pw-1", tcp: true).stdout, "2\n", "reads work")
+        XCTAssertEqual(try c.psql("select count(*) from t", user: "app", password: "app-pw-1", tcp: true).stdout, "3\n", "reads work")
         XCTAssertTrue(eventually(10) { !session.isRunning }, "ordinary session terminated")
         // again: idempotent
         XCTAssertEqual(try rb("lock_disk_full", [], c).status, 0)
@@ -401,7 +401,8 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(flock(fd, LOCK_EX), 0)
         let conf = c.pgdata + "/postgresql.conf"
         let before = read(conf)
-        var results = [CommandResult?](repeating: nil, count: 2)
+        final class Box: @unchecked Sendable { var results = [CommandResult?](repeating: nil, count: 2); let lock = NSLock() }
+        let box = Box()
         let g = DispatchGroup()
         let jobs: [(String, [String])] = [("refresh_params", [#"params={"work_mem":"7MB"}"#]), ("lock_disk_full", [])]
         for (i, job) in jobs.enumerated() {
@@ -409,7 +410,8 @@ final class OpsTests: XCTestCase {
             DispatchQueue.global().async {
                 var e = c.env
                 e["X"] = "1"
-                results[i] = try? polarrun(["--log-file", self.logFile, Repo.runbooks + "/\(job.0).lua"] + job.1, env: e)
+                let r = try? polarrun(["--log-file", self.logFile, Repo.runbooks + "/\(job.0).lua"] + job.1, env: e)
+                box.lock.lock(); box.results[i] = r; box.lock.unlock()
                 g.leave()
             }
         }
@@ -419,6 +421,7 @@ final class OpsTests: XCTestCase {
         flock(fd, LOCK_UN)
         close(fd)
         XCTAssertEqual(g.wait(timeout: .now() + 120), .success)
+        let results = box.results
         for r in results { XCTAssertEqual(r?.status, 0, r?.all ?? "no result") }
         XCTAssertTrue(results.allSatisfy { $0?.stderr.contains("waiting for lock") == true })
         XCTAssertEqual(try c.value("select count(*) from pg_file_settings where error is not null"), "0", "conf never torn")

@@ -7,11 +7,12 @@
 local instance = require("instance")
 local M = {}
 
+-- `reset`: added when ALTERing an existing role, so it ends up as a freshly created one
 M.codes = {
-  [1]  = {attrs = "NOSUPERUSER CREATEROLE CREATEDB LOGIN"},
-  [6]  = {attrs = "POLAR_SUPERUSER REPLICATION LOGIN", polardb = true},
-  [7]  = {attrs = "SUPERUSER LOGIN", settings = true},
-  [15] = {attrs = "SUPERUSER REPLICATION LOGIN", settings = true},
+  [1]  = {attrs = "NOSUPERUSER CREATEROLE CREATEDB LOGIN", reset = "NOREPLICATION"},
+  [6]  = {attrs = "POLAR_SUPERUSER REPLICATION LOGIN", reset = "NOSUPERUSER", polardb = true},
+  [7]  = {attrs = "SUPERUSER LOGIN", reset = "NOREPLICATION NOCREATEDB NOCREATEROLE", settings = true},
+  [15] = {attrs = "SUPERUSER REPLICATION LOGIN", reset = "NOCREATEDB NOCREATEROLE", settings = true},
 }
 -- per-role settings of codes 7 and 15, in this order
 M.settings = {
@@ -48,6 +49,7 @@ function M.apply(p, user, password, code)
   c:query("set log_min_duration_statement = -1")
   local exists = c:query("select 1 from pg_roles where rolname = $1", {user})[1] ~= nil
   local stmt = (exists and "ALTER ROLE " or "CREATE ROLE ") .. quote_ident(user) .. " " .. spec.attrs
+    .. (exists and (" " .. spec.reset) or "")
   if password then
     local lit = secret(quote_literal(password))
     stmt = stmt .. " PASSWORD " .. lit
