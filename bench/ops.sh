@@ -24,7 +24,7 @@ trap cleanup EXIT
 install -d -o postgres -g postgres -m 700 "$tmp/pg"
 runuser -u postgres -- "$bin/initdb" -D "$tmp/pg" -U postgres --auth-local=trust --no-sync >/dev/null
 printf "unix_socket_directories = '.'\nlisten_addresses = ''\nport = 5498\nfsync = off\n" >> "$tmp/pg/postgresql.conf"
-runuser -u postgres -- "$bin/pg_ctl" start -D "$tmp/pg" -w -l "$tmp/server.log" >/dev/null
+runuser -u postgres -- "$bin/pg_ctl" start -D "$tmp/pg" -w -l "$tmp/pg/server.log" >/dev/null
 
 export PGDATA=$tmp/pg PGHOST=$tmp/pg PGPORT=5498 POLARRUN_PG_BIN=$bin
 pr() { "$polarrun" --quiet --log-file "$tmp/manager.log" "$@"; }
@@ -57,7 +57,7 @@ manual_unlock() {
 : > "$tmp/lock.txt"; : > "$tmp/manual.txt"
 for i in $(seq "$runs"); do
   pr "$runbooks/unlock_disk_full.lua" reserve_mb=0; sleep 0.2
-  t0=$(ms); pr "$runbooks/lock_disk_full.lua" reserve_mb=0 >/dev/null; refused; echo $(( $(ms) - t0 )) >> "$tmp/lock.txt"
+  t0=$(ms); pr "$runbooks/lock_disk_full.lua" reserve_mb=0 >/dev/null 2>&1; refused; echo $(( $(ms) - t0 )) >> "$tmp/lock.txt"
   pr "$runbooks/unlock_disk_full.lua" reserve_mb=0
   q "alter role postgres set default_transaction_read_only = off" 2>/dev/null
   sleep 0.2

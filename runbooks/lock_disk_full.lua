@@ -25,10 +25,11 @@ log.info(string.format("lock_disk_full on %s (%d bytes free)", p.pgdata, fs.free
 local freed = diskfull.release_reserve(p)
 
 -- 2. which engine, which parameter
-local running = instance.running(p)
+local answered, eng = pcall(instance.engine, p)   -- a connection is faster than pg_ctl status
+local running = answered or instance.running(p)
+if running and not answered then raise("sql", "the instance runs but does not answer: " .. tostring(eng)) end
 local param, limits
 if running then
-  local eng = instance.engine(p)
   if eng.force_ro then
     param = "polar_force_trans_ro_non_sup"
   else
