@@ -68,4 +68,21 @@ function M.engine(p)
   return rows[1]
 end
 
+--- postgresql.conf of the instance.
+function M.conf_file(p)
+  return p.pgdata .. "/postgresql.conf"
+end
+
+--- Reloads the configuration and waits until the postmaster has read it (a fresh session
+--- sees a newer pg_conf_load_time()), so new sessions get the new settings.
+function M.reload(p, timeout)
+  local before = sql("select extract(epoch from pg_conf_load_time())::float8 as t", {}, M.conn(p))[1].t
+  sql("select pg_reload_conf()", {}, M.conn(p))
+  wait_until(function()
+    local c <close> = connect(M.conn(p))
+    return c:query("select extract(epoch from pg_conf_load_time())::float8 as t")[1].t > before
+  end, timeout or 10, 0.02)
+  log.info("configuration reloaded")
+end
+
 return M

@@ -135,6 +135,7 @@ public final class LuaState {
         } else if t == LUA_TTABLE {
             f.message = rawString(table: idx, key: "message") ?? "(error object without message)"
             f.kind = rawString(table: idx, key: "kind") ?? "runtime"
+            f.exitCode = rawInt(table: idx, key: "exit_code").flatMap { (1...255).contains($0) ? Int32($0) : nil }
             f.traceback = (rawString(table: idx, key: "traceback") ?? "")
                 .components(separatedBy: "\nstack traceback:").dropFirst().first.map { "stack traceback:" + $0 } ?? ""
         } else {
@@ -173,6 +174,17 @@ public final class LuaState {
         }
     }
 
+    func rawInt(table idx: Int32, key: String) -> Int? {
+        let abs = lua_absindex(L, idx)
+        lua_pushstring(L, key)
+        lua_rawget(L, abs)
+        defer { sl_pop(L, 1) }
+        guard lua_type(L, -1) == LUA_TNUMBER else { return nil }
+        var ok: Int32 = 0
+        let v = lua_tointegerx(L, -1, &ok)
+        return ok != 0 ? Int(v) : nil
+    }
+
     func rawString(table idx: Int32, key: String) -> String? {
         let abs = lua_absindex(L, idx)
         lua_pushstring(L, key)
@@ -188,6 +200,8 @@ public struct LuaFailure: Error, CustomStringConvertible {
     public var kind: String
     public var message: String
     public var traceback: String
+    /// `raise(kind, msg, {exit_code = N})`: the process exit status to use (1-255).
+    public var exitCode: Int32? = nil
     var value: LuaRef?
 
     public var description: String { message }

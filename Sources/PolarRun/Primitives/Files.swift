@@ -19,6 +19,33 @@ extension Runtime {
             try AtomicFile.write(text, to: path, mode: mode, owner: owner)
             return []
         }
+        // fs.write_in_place(path, content): overwrites an existing file's bytes where they are
+        // (no temporary file, no truncation, no new blocks), then fsyncs. `content` must be exactly
+        // the file's size — pad it. For files that must change when the file system is full
+        // (the pre-sized include file of lock_disk_full); not atomic: keep such files small.
+        lua.setField("fs", "write_in_place") { [unowned self] call in
+            let path = try call.string(1, "path")
+            let bytes = Array(try call.string(2, "content").utf8)
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+                throw HostError.io("fs.write_in_place: \(path) is not an existing regular file")
+            }
+            guard Int(st.st_size) == bytes.count else {
+                throw HostError.usage("fs.write_in_place: content is \(bytes.count) bytes but \(path) has \(st.st_size); pad it to the file's size")
+            }
+            if self.mutating("overwrite \(path) in place") { return [] }
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw HostError.io("cannot open \(path): \(errnoText())") }
+            defer { Foundation.close(fd) }
+            var off = 0
+            while off < bytes.count {
+                let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + off, bytes.count - off, off_t(off)) }
+                if n < 0 { if errno == EINTR { continue }; throw HostError.io("cannot write \(path) in place: \(errnoText())") }
+                off += n
+            }
+            guard fsync(fd) == 0 else { throw HostError.io("cannot fsync \(path): \(errnoText())") }
+            return []
+        }
         lua.setField("fs", "exists") { call in
             [.bool(FileManager.default.fileExists(atPath: try call.string(1, "path")))]
         }

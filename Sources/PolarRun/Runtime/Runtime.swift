@@ -141,7 +141,7 @@ public final class Runtime {
             if lua.deadlineHit { f.kind = "timeout" }
             if f.kind == "describe", let text = describedInputs { return RunOutcome(exitCode: 0, result: .string(text)) }
             let code: Int32 = f.kind == "timeout" ? 124 : f.kind == "usage" ? 2
-                : f.kind == "terminated" ? 128 + max(1, sl_signal_received()) : 1
+                : f.kind == "terminated" ? 128 + max(1, sl_signal_received()) : (f.exitCode ?? 1)
             f.value = nil
             sink.emit(level: .error, where: runbook.name, message: "failed: \(f.message)", console: false)
             return RunOutcome(exitCode: code, failure: f)

@@ -1,0 +1,23 @@
+-- create_user: create (or bring up to date) a database role by PolarDB Stack privilege code 1, 6, 7 or 15
+--
+--   1  NOSUPERUSER CREATEROLE CREATEDB LOGIN
+--   6  POLAR_SUPERUSER REPLICATION LOGIN        (PolarDB only; refused elsewhere)
+--   7  SUPERUSER LOGIN                          + per-role settings
+--   15 SUPERUSER REPLICATION LOGIN              + per-role settings
+-- Idempotent: an existing role is altered to match. One transaction: all or nothing.
+
+local instance = require("instance")
+local accounts = require("accounts")
+local p = instance.inputs {
+  user = {type = "string", required = true, desc = "role name, used exactly as given"},
+  password = {type = "string", required = true, secret = true, desc = "password, used exactly as given"},
+  privilege = {type = "integer", required = true, desc = "privilege code: 1, 6, 7 or 15"},
+}
+accounts.check_name(p.user)
+accounts.check_code(p.privilege)
+if p.password == "" then raise("usage", "password must not be empty") end
+
+local lock <close> = instance.exclusive(p)
+local r = accounts.apply(p, p.user, p.password, p.privilege)
+log.info(string.format("role %s %s with privilege code %d", quote_ident(p.user), r.created and "created" or "updated", p.privilege))
+return {user = p.user, privilege = p.privilege, created = r.created}

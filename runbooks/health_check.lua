@@ -1,0 +1,40 @@
+-- health_check: connect and run `select 1` within a timeout; exit 0 only when the instance answers
+--
+-- Read-only. --json gives role (primary / replica / standby), in_recovery, replay lag
+-- (seconds and bytes) and uptime. A recovering instance is a "replica" when it streams
+-- through a replica_* slot (or PolarDB's polar_replica is on), otherwise a "standby".
+
+local instance = require("instance")
+local p = instance.inputs {
+  timeout = {type = "number", default = 3, desc = "seconds for the query to answer"},
+}
+if not (p.timeout > 0) then raise("usage", "timeout must be positive") end
+
+local ok, rows = pcall(sql, [[
+  select 1 as ok,
+         pg_is_in_recovery() as in_recovery,
+         extract(epoch from now() - pg_postmaster_start_time())::float8 as uptime_s,
+         case when pg_is_in_recovery()
+              then extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 end as replay_lag_s,
+         case when pg_is_in_recovery()
+              then pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 end as replay_lag_bytes,
+         (select slot_name from pg_stat_wal_receiver limit 1) as slot_name,
+         current_setting('primary_slot_name', true) as primary_slot_name,
+         current_setting('polar_replica', true) as polar_replica,
+         current_setting('server_version') as version
+]], {}, instance.conn(p, {connect_timeout = math.max(1, math.ceil(p.timeout)), timeout = p.timeout}))
+if not ok then
+  raise("unhealthy", "instance in " .. p.pgdata .. " does not answer: " .. tostring(rows))
+end
+local r = rows[1]
+local role = "primary"
+if r.in_recovery then
+  local slot = (r.slot_name ~= null and r.slot_name) or (r.primary_slot_name ~= null and r.primary_slot_name) or ""
+  if r.polar_replica == "on" or slot:match("^replica_") then role = "replica" else role = "standby" end
+end
+log.info(string.format("healthy: %s, uptime %.0fs%s", role, r.uptime_s,
+  r.in_recovery and string.format(", replay lag %s s / %s bytes",
+    r.replay_lag_s == null and "?" or string.format("%.1f", r.replay_lag_s),
+    r.replay_lag_bytes == null and "?" or string.format("%.0f", r.replay_lag_bytes)) or ""))
+return {healthy = true, role = role, in_recovery = r.in_recovery, uptime_s = r.uptime_s,
+        replay_lag_s = r.replay_lag_s, replay_lag_bytes = r.replay_lag_bytes, version = r.version}

@@ -1,0 +1,20 @@
+-- lock_expired: create the instance lock file, then stop postgres (the supervisor keeps it down)
+--
+-- Also serves lock_stop_instance / stop_instance. Order matters: the lock file exists
+-- before the postmaster exits, so the supervisor never restarts it. Idempotent.
+
+local instance = require("instance")
+local p = instance.inputs {
+  shutdown_mode = {type = "string", default = "fast", enum = {"smart", "fast", "immediate"}, desc = "pg_ctl stop mode"},
+  timeout = {type = "integer", default = 60, desc = "seconds to wait for the shutdown"},
+}
+if p.timeout <= 0 then raise("usage", "timeout must be positive") end
+if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
+
+local lock <close> = instance.exclusive(p)
+log.info("lock_expired: lock file " .. p.lock_path)
+lock_file(p.lock_path)
+log.info("lock_expired: stopping postgres (" .. p.shutdown_mode .. ")")
+local r = pg_ctl("stop", instance.ctl(p, {mode = p.shutdown_mode, timeout = p.timeout}))
+log.info("instance locked and " .. (r.changed and "stopped" or "already stopped"))
+return {locked = true, stopped = r.changed}

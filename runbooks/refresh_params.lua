@@ -1,0 +1,208 @@
+-- refresh_params: merge parameters into postgresql.conf, reload, report each as applied / pending_restart / rejected
+--
+-- `params` is a JSON object of name -> value (PolarDB Stack's mycnf_dict; values may already
+-- be in postgresql.conf syntax, e.g. "'UTC'"). Every name and value is checked BEFORE the
+-- file is written — against pg_settings (type, enum values, range, units) and then by the
+-- engine itself (`postgres -C` with the new values) — so a rejected run leaves the file
+-- byte-identical. Comments and order are kept; postgresql.auto.conf is never touched.
+
+local instance = require("instance")
+local p = instance.inputs {
+  params = {type = "json", required = true, desc = "JSON object of parameter name -> value"},
+}
+
+-- 1. shape of the input
+if type(p.params) ~= "table" or #p.params > 0 then raise("usage", "params must be a JSON object of name -> value") end
+local wanted, names = {}, {}
+for k, v in pairs(p.params) do
+  if type(k) ~= "string" or not k:match("^[%a_][%w_%.]*$") then
+    raise("usage", "params: '" .. tostring(k) .. "' is not a valid parameter name")
+  end
+  local tv = type(v)
+  if tv == "boolean" then v = v and "on" or "off"
+  elseif tv == "number" then v = (math.type(v) == "integer" or v ~= math.floor(v)) and tostring(v) or string.format("%d", v)
+  elseif tv ~= "string" then raise("usage", "params: value of '" .. k .. "' must be a string, number or boolean") end
+  if v:find("[\r\n%z]") then raise("usage", "params: value of '" .. k .. "' contains a line break or NUL") end
+  local name = k:lower()
+  if wanted[name] then raise("usage", "params: '" .. k .. "' is given twice") end
+  wanted[name] = {raw = v}
+  names[#names + 1] = name
+end
+table.sort(names)
+if #names == 0 then
+  log.info("no parameters given: nothing to do")
+  return {changed = {}, results = {}}
+end
+
+if not instance.running(p) then
+  raise("not_running", "the instance in " .. p.pgdata .. " is not running: parameters cannot be validated; nothing was written")
+end
+
+-- 2. validation against pg_settings
+local function unquote(v)
+  if #v >= 2 and v:sub(1, 1) == "'" and v:sub(-1) == "'" then
+    local inner, out, i = v:sub(2, -2), {}, 1
+    while i <= #inner do
+      local c = inner:sub(i, i)
+      if c == "'" and inner:sub(i + 1, i + 1) == "'" then out[#out + 1] = "'"; i = i + 2
+      elseif c == "\\" and i < #inner then
+        local n = inner:sub(i + 1, i + 1)
+        out[#out + 1] = ({n = "\n", t = "\t", r = "\r", b = "\b", f = "\f"})[n] or n; i = i + 2
+      elseif c == "'" then return nil   -- a lone quote inside: malformed
+      else out[#out + 1] = c; i = i + 1 end
+    end
+    return table.concat(out), true
+  end
+  return v, false
+end
+
+local bools = {}
+for _, w in ipairs({"true", "false", "yes", "no"}) do
+  for n = 1, #w do bools[w:sub(1, n)] = true end
+end
+bools.on, bools.off, bools.of, bools["1"], bools["0"] = true, true, true, true, true
+
+local mem = {B = 1, kB = 1024, MB = 1024^2, GB = 1024^3, TB = 1024^4}
+local time = {us = 0.001, ms = 1, s = 1000, min = 60000, h = 3600000, d = 86400000}
+
+--- value in the parameter's base unit, or nil and why
+local function numeric(v, s)
+  local num, unit = v:match("^%s*([%+%-]?[%d%.]+[eE]?[%+%-]?%d*)%s*(%a*)%s*$")
+  local n
+  if not num then
+    local hex = v:match("^%s*0[xX](%x+)%s*$")
+    if hex then n, unit = tonumber(hex, 16), "" else return nil, "is not a number" end
+  else
+    n = tonumber(num)
+  end
+  if not n then return nil, "is not a number" end
+  if unit ~= "" then
+    if s.unit == null then return nil, "takes no unit" end
+    local bnum, bunit = s.unit:match("^(%d*)(%a+)$")
+    local base = tonumber(bnum ~= "" and bnum or "1")
+    local family = mem[bunit] and mem or time[bunit] and time or nil
+    if not family then return nil, "has an unknown unit" end
+    if not family[unit] then
+      local valid = {}
+      for u in pairs(family) do valid[#valid + 1] = u end
+      table.sort(valid)
+      return nil, "has unit '" .. unit .. "'; valid units for this parameter: " .. table.concat(valid, ", ")
+    end
+    n = n * family[unit] / (family[bunit] * base)
+  end
+  if s.vartype == "integer" then n = math.floor(n + 0.5) end
+  local lo, hi = tonumber(s.min_val), tonumber(s.max_val)
+  if lo and n < lo or hi and n > hi then
+    return nil, string.format("is out of range %s .. %s%s", s.min_val, s.max_val, s.unit ~= null and (" " .. s.unit) or "")
+  end
+  return n
+end
+
+local settings = {}
+for _, s in ipairs(sql([[select name, vartype, unit, min_val, max_val, context,
+                                coalesce(array_to_json(enumvals)::text, '[]') as enumvals
+                           from pg_settings]], {}, instance.conn(p))) do
+  settings[s.name] = s
+end
+
+local problems = {}
+local function reject(name, why) problems[#problems + 1] = name .. " = " .. wanted[name].raw .. ": " .. why end
+for _, name in ipairs(names) do
+  local w, s = wanted[name], settings[name]
+  local v, quoted = unquote(w.raw)
+  if v == nil then reject(name, "malformed quoted value")
+  elseif not s then
+    if name:find(".", 1, true) then
+      w.value, w.custom = v, true   -- an extension's setting: the engine check below still runs
+    else reject(name, "unknown parameter") end
+  elseif s.context == "internal" then reject(name, "cannot be changed (internal)")
+  else
+    local ok, why = true, nil
+    if s.vartype == "bool" then
+      if not bools[v:lower()] then ok, why = false, "is not a boolean (on/off/true/false/yes/no/1/0)" end
+    elseif s.vartype == "integer" or s.vartype == "real" then
+      local n, e = numeric(v, s)
+      if not n then ok, why = false, e end
+    elseif s.vartype == "enum" then
+      local found = false
+      local vals = json_decode(s.enumvals)
+      for _, e in ipairs(vals) do if e:lower() == v:lower() then found = true end end
+      if not found then ok, why = false, "must be one of: " .. table.concat(vals, ", ") end
+    end
+    if ok then w.value, w.quoted = v, quoted else reject(name, why) end
+  end
+end
+
+-- 3. the engine's own check (check hooks, parsing): postgres -C with every new value
+if #problems == 0 then
+  local argv = {pg_bin("postgres", {bindir = p.bindir}), "-D", p.pgdata, "-C", names[1]}
+  for _, name in ipairs(names) do
+    argv[#argv + 1] = "-c"
+    argv[#argv + 1] = name .. "=" .. wanted[name].value
+  end
+  local r = run(argv, {user = p.db_user, check = false, cwd = "/", readonly = true, quiet = true, timeout = 30})
+  if r.status ~= 0 then
+    local msg = (r.stderr:match("FATAL:%s*([^\n]+)") or r.stderr:match("([^\n]+)") or "rejected by postgres")
+    local who = msg:match('parameter "([^"]+)"')
+    problems[#problems + 1] = (who and wanted[who] and (who .. " = " .. wanted[who].raw .. ": ") or "") .. msg
+  end
+end
+
+if #problems > 0 then
+  for _, pr in ipairs(problems) do log.error("rejected: " .. pr) end
+  raise("usage", "rejected, nothing written:\n  - " .. table.concat(problems, "\n  - "))
+end
+
+-- 4. write, reload
+local lock <close> = instance.exclusive(p)
+local conf_path = instance.conf_file(p)
+local before = {}
+local changes = {}
+for _, name in ipairs(names) do
+  before[name] = conf_get(conf_path, name)
+  changes[name] = wanted[name].quoted and wanted[name].raw or wanted[name].value
+end
+local changed = conf_set(conf_path, changes)
+log.info(#changed > 0 and ("changed in " .. conf_path .. ": " .. table.concat(changed, ", ")) or "postgresql.conf already had these values")
+instance.reload(p)
+
+-- 5. read back what the server made of it
+local function report()
+  local out = {}
+  for _, name in ipairs(names) do
+    local fsr = sql([[select sourcefile, applied, error from pg_file_settings
+                       where lower(name) = $1 order by seqno desc limit 1]], {name}, instance.conn(p))[1]
+    local st = sql([[select setting, unit, pending_restart from pg_settings where name = $1]], {name}, instance.conn(p))[1]
+    local res = {value = wanted[name].value, setting = st and st.setting or null}
+    if fsr and fsr.error ~= null and fsr.error ~= "setting could not be applied" then
+      res.status, res.message = "rejected", fsr.error
+    elseif (st and st.pending_restart) or (fsr and fsr.error == "setting could not be applied") then
+      res.status = "pending_restart"
+    elseif fsr and fsr.sourcefile ~= conf_path then
+      res.status, res.message = "overridden", "a later setting in " .. fsr.sourcefile .. " wins"
+    else
+      res.status = "applied"
+    end
+    out[name] = res
+  end
+  return out
+end
+local results = report()
+
+-- a value the server refused after all: put the file back for it
+local undo = {}
+for name, res in pairs(results) do
+  if res.status == "rejected" then undo[name] = before[name] or null end
+end
+if next(undo) then
+  log.warn("the server refused some values: restoring their previous lines")
+  conf_set(conf_path, undo)
+  instance.reload(p)
+end
+
+for _, name in ipairs(names) do
+  local r = results[name]
+  local line = string.format("%s = %s: %s%s", name, wanted[name].value, r.status, r.message and (" (" .. r.message .. ")") or "")
+  if r.status == "applied" or r.status == "pending_restart" then log.info(line) else log.warn(line) end
+end
+return {changed = changed, results = results}

@@ -1,0 +1,34 @@
+-- restart: stop then start the instance (starts it when it was down)
+--
+-- Under the supervisor, postgres may be started again by the supervisor between the two
+-- steps; the restart then succeeds once the instance runs.
+
+local instance = require("instance")
+local p = instance.inputs {
+  mode = {type = "string", default = "fast", enum = {"smart", "fast", "immediate"}, desc = "shutdown mode"},
+  timeout = {type = "integer", default = 60, desc = "seconds for each of stop and start"},
+  logfile = {type = "string", desc = "server output file for the start (default: <pgdata>/pg_log/startup.log)"},
+}
+if p.timeout <= 0 then raise("usage", "timeout must be positive") end
+if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
+
+local lock <close> = instance.exclusive(p)
+if fs.exists(p.lock_path) then
+  raise("locked", "the instance is locked by " .. p.lock_path .. " (lock_expired): run unlock_expired")
+end
+log.info("restart: stopping (" .. p.mode .. ")")
+local stopped = pg_ctl("stop", instance.ctl(p, {mode = p.mode, timeout = p.timeout}))
+local logfile = p.logfile
+if not logfile then
+  fs.mkdir(p.pgdata .. "/pg_log", {mode = "0700", owner = p.db_user})
+  logfile = p.pgdata .. "/pg_log/startup.log"
+end
+log.info("restart: starting")
+local ok, err = pcall(pg_ctl, "start", instance.ctl(p, {timeout = p.timeout, logfile = logfile}))
+if not ok then
+  -- the supervisor may have started it in between
+  if not instance.running(p) then error(err, 0) end
+  log.info("the instance was started by someone else (the supervisor)")
+end
+log.info("restarted")
+return {stopped = stopped.changed, running = true}

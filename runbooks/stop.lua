@@ -1,0 +1,18 @@
+-- stop: stop the instance with pg_ctl (success when it is already stopped)
+--
+-- Does not create the instance lock: under the supervisor a clean stop is followed by a
+-- restart; use lock_expired to keep it down.
+
+local instance = require("instance")
+local p = instance.inputs {
+  mode = {type = "string", default = "fast", enum = {"smart", "fast", "immediate"}, desc = "shutdown mode"},
+  timeout = {type = "integer", default = 60, desc = "seconds to wait for the shutdown"},
+}
+if p.timeout <= 0 then raise("usage", "timeout must be positive") end
+if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
+
+local lock <close> = instance.exclusive(p)
+log.info("stopping the instance in " .. p.pgdata .. " (" .. p.mode .. ")")
+local r = pg_ctl("stop", instance.ctl(p, {mode = p.mode, timeout = p.timeout}))
+log.info(r.changed and "stopped" or "already stopped")
+return {changed = r.changed, running = r.running}

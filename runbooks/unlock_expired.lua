@@ -1,0 +1,21 @@
+-- unlock_expired: remove the instance lock file; the supervisor then starts postgres
+--
+-- Also serves unlock_start_instance / start_instance. With wait > 0, waits that many
+-- seconds for the instance to answer (the supervisor must be running). Idempotent.
+
+local instance = require("instance")
+local p = instance.inputs {
+  wait = {type = "integer", default = 0, desc = "seconds to wait for the supervisor to bring the instance up (0: do not wait)"},
+}
+if p.wait < 0 then raise("usage", "wait must be >= 0") end
+if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
+
+local lock <close> = instance.exclusive(p)
+local removed = unlock_file(p.lock_path)
+log.info(removed and ("removed " .. p.lock_path .. "; the supervisor starts the instance")
+                  or (p.lock_path .. " was not there: nothing to do"))
+if p.wait > 0 then
+  wait_until(function() return instance.running(p) end, p.wait, 0.25)
+  log.info("the instance is running")
+end
+return {unlocked = removed}
