@@ -34,7 +34,7 @@ extension Runtime {
                 spec.environment = self.options.environment
             }
             if try o.bool("stream") == true {
-                spec.onLine = { [unowned self] line, isErr in self.log(isErr ? .warning : .info, "  | \(line)") }
+                spec.onLine = { [unowned self] line, _ in self.log(.info, "  | \(line)") }
             }
             for (from, to) in try o.stringMap("forward_signals") ?? [:] {
                 guard let f = signalNumber(from), let t = signalNumber(to) else {

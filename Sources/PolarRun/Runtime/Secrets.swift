@@ -9,9 +9,13 @@ public final class Secrets {
 
     public init() {}
 
-    /// Remembers a secret value (empty strings are ignored).
+    /// Secrets shorter than this are not masked: masking every "p" or "1" in the output would
+    /// garble logs and errors while hiding nothing a guess would not find.
+    public static let minimumLength = 3
+
+    /// Remembers a secret value (values shorter than `minimumLength` are ignored).
     public func add(_ value: String) {
-        guard !value.isEmpty, !values.contains(value) else { return }
+        guard value.count >= Secrets.minimumLength, !values.contains(value) else { return }
         values.append(value)
         values.sort { $0.count > $1.count }   // longest first, so a secret containing another is masked whole
     }

@@ -39,6 +39,9 @@ struct ChildRegistry {
 
 /// Runs child processes with fork/exec (C), pipes and poll.
 public enum Subprocess {
+    /// Bytes of each output stream kept for the result when the output is also streamed.
+    static let streamedTail = 256 * 1024
+
     /// Finds an executable on PATH (or checks an explicit path).
     public static func resolve(_ name: String, path: String?) -> String? {
         if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
@@ -172,6 +175,12 @@ public enum Subprocess {
                     let data = chunk[0..<r]
                     if p.fd == out { outBuf.append(contentsOf: data); deliver(data, false) }
                     else { errBuf.append(contentsOf: data); deliver(data, true) }
+                    // streamed output is in the log already: keep only its tail in memory, so a
+                    // long-lived child (a supervised postmaster) cannot grow polarrun without bound
+                    if spec.onLine != nil {
+                        if outBuf.count > Subprocess.streamedTail * 2 { outBuf.removeFirst(outBuf.count - Subprocess.streamedTail) }
+                        if errBuf.count > Subprocess.streamedTail * 2 { errBuf.removeFirst(errBuf.count - Subprocess.streamedTail) }
+                    }
                 } else if r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN) {
                     close(p.fd)
                     open.removeAll { $0 == p.fd }
