@@ -228,10 +228,16 @@ final class ChildProcess: HostObject {
         if status != nil && (fds.isEmpty || sl_now() - exitedAt! > 2) {
             for fd in fds { Foundation.close(fd) }
             fds = []
-            deliver([0x0A], isErr: false)
-            deliver([0x0A], isErr: true)
+            flushLines()
             endedAt = sl_now()
         }
+    }
+
+    /// Logs the last line of each stream when it did not end with a newline.
+    private func flushLines() {
+        for line in [outLine, errLine] where !line.isEmpty { emit(String(decoding: line, as: UTF8.self)) }
+        outLine = []
+        errLine = []
     }
 
     /// SIGTERM to the child's process group (SIGKILL follows 3 s later while waiting).

@@ -54,8 +54,13 @@ enum Repo {
     /// The polarrun binary built next to the test bundle (`POLARRUN_BIN` overrides).
     static let binary: String = {
         if let b = ProcessInfo.processInfo.environment["POLARRUN_BIN"], !b.isEmpty { return b }
-        let bundle = Bundle(for: Marker.self).bundleURL.deletingLastPathComponent()
-        return bundle.appendingPathComponent("polarrun").path
+        // the test bundle is .build/<triple>/debug/polarrunPackageTests.xctest (or that directory itself)
+        let url = Bundle(for: Marker.self).bundleURL
+        for dir in [url.deletingLastPathComponent(), url] {
+            let p = dir.appendingPathComponent("polarrun").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return url.deletingLastPathComponent().appendingPathComponent("polarrun").path
     }()
 
     static var runbooks: String { root + "/runbooks" }
