@@ -46,8 +46,11 @@ if polarrun.dry_run then
 end
 
 -- 3. Fetch the engine sources: one shallow clone per repository and branch, through mirrors.
-imagesource.fetch(plan.sources, plan)
-imageplan.tag_engines(plan)
+local ok, err = pcall(function()
+  imagesource.fetch(plan.sources, plan)
+  imageplan.tag_engines(plan)                -- version, release date, commit → tags
+end)
+if not ok then fs.remove(plan.work_dir, {recursive = true}); error(err, 0) end
 imageplan.print(plan)
 
 -- 4. Build: engines in parallel, each manager as soon as its engine is done; push when asked.

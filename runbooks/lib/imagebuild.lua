@@ -122,7 +122,8 @@ local function push(plan, it, t0)
       log.info(string.format("[%s] pushed %s %s (attempt %d)", it.id, it.full, digest, attempt))
       return digest, attempt
     end
-    local why = last_lines(r.stderr .. "\n" .. r.stdout, 1)
+    local why = last_lines(r.stderr, 1)
+    if why == "" then why = last_lines(r.stdout, 1) end
     if why == "" then why = "exit status " .. tostring(r.status) end
     local permanent = why:find("denied") or why:find("unauthorized") or why:find("authentication required")
                       or why:find("invalid reference")

@@ -9,6 +9,8 @@ local naming = require("imagename")
 
 local M = {}
 
+M.nothing = " (nothing was cloned or built)"
+
 M.top_keys = {images = true, result = true, pfsd_rpm = true, polardb_rpm = true}
 M.common_keys = {id = true, type = true, build_image_name = true, build_image_dockerfile = true,
                  push = true, enable = true, polardb_rpm = true, pfsd_rpm = true}
@@ -70,10 +72,10 @@ end
 --- opts.base_dir: the directory relative paths (Dockerfiles) are resolved against.
 function M.load(path, opts)
   opts = opts or {}
-  local text, err = fs.read(path)
+  local text = fs.read(path)
   if not text then raise("usage", "image file " .. path .. " does not exist (give image_file=PATH)") end
   local ok, doc = pcall(yaml_load, text, path)
-  if not ok then raise("usage", "image file " .. tostring(doc)) end
+  if not ok then raise("usage", "image file " .. tostring(doc):gsub("^[^:]*%.lua:%d+: ", "") .. M.nothing) end
   return M.validate(doc, path, opts)
 end
 
@@ -85,7 +87,7 @@ function M.validate(doc, path, opts)
   local function warn(fmt, ...) warnings[#warnings + 1] = string.format(fmt, ...) end
 
   if type(doc) ~= "table" or doc[1] ~= nil then
-    raise("usage", path .. ": the top level must be a mapping with an 'images' list, got " .. typename(doc))
+    raise("usage", path .. ": the top level must be a mapping with an 'images' list, got " .. typename(doc) .. M.nothing)
   end
   for _, k in ipairs(sorted_keys(doc)) do
     if not M.top_keys[k] then
@@ -106,12 +108,12 @@ function M.validate(doc, path, opts)
 
   local list = doc.images
   if list == nil or list == null then
-    raise("usage", path .. ": missing top-level key 'images' (a list of images)")
+    raise("usage", path .. ": missing top-level key 'images' (a list of images)" .. M.nothing)
   end
   if type(list) ~= "table" or (list[1] == nil and next(list) ~= nil) then
-    raise("usage", path .. ": top-level key 'images' must be a list, got " .. typename(list))
+    raise("usage", path .. ": top-level key 'images' must be a list, got " .. typename(list) .. M.nothing)
   end
-  if #list == 0 then raise("usage", path .. ": 'images' is empty: nothing to build") end
+  if #list == 0 then raise("usage", path .. ": 'images' is empty: nothing to build" .. M.nothing) end
 
   local images, by_id = {}, {}
   for i, item in ipairs(list) do

@@ -231,7 +231,7 @@ function M.print(plan)
                       table.concat(s.images, ", "), s.how))
     else
       local peek = imagesource.peek(s, plan.cache_dir)
-      if peek then s.commit, s.version = peek.commit, peek.version end
+      if peek then s.commit, s.version, s.release_date = peek.commit, peek.version, peek.release_date end
       L(string.format("  %s %s → %s (for %s)%s", s.url, s.branch,
                       peek and ("fetch into mirror " .. peek.mirror .. ", last fetched at " .. peek.commit:sub(1, 12)) or "clone a new mirror",
                       table.concat(s.images, ", "), peek and "" or "; commit and version are known after the clone"))

@@ -85,7 +85,12 @@ function M.peek(s, cache_dir)
   if r.status ~= 0 then return nil end
   local commit = r.stdout:match("%x+")
   local c = git({"--git-dir", mirror, "show", commit .. ":configure"})
-  return {commit = commit, version = c.status == 0 and c.stdout:match("\nPACKAGE_VERSION='([^']+)'") or nil, mirror = mirror}
+  local g = git({"--git-dir", mirror, "show", commit .. ":src/backend/utils/misc/guc.c"})
+  local d = git({"--git-dir", mirror, "log", "-1", "--format=%cd", "--date=format:%Y%m%d", commit})
+  return {commit = commit, mirror = mirror,
+          version = c.status == 0 and c.stdout:match("\nPACKAGE_VERSION='([^']+)'") or nil,
+          release_date = g.status == 0 and g.stdout:match("&polar_release_date%s*,%s*\"(%d%d%d%d%d%d%d%d)\"")
+                         or (d.status == 0 and d.stdout:match("%d+")) or nil}
 end
 
 --- Provenance of the code that builds the images (CodeSource, CodeBranch, CodeVersion): the
