@@ -43,15 +43,16 @@ cold() {   # no images but the base image, an empty registry, no polarrun cache
     "$docker" images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk '$1 != "debian:bookworm" {print $2}' |
         sort -u | xargs -r "$docker" rmi -f >/dev/null 2>&1 || true
     "$docker" image prune -f >/dev/null
-    scripts/registry-ctl.sh "$state" stop >/dev/null
+    scripts/registry-ctl.sh "$state" stop >/dev/null 2>&1
     rm -rf "$state/registry"
-    scripts/registry-ctl.sh "$state" start >/dev/null
+    scripts/registry-ctl.sh "$state" start >/dev/null 2>&1
     rm -rf "$work/cache"
 }
 timed() {  # timed LOG cmd... → prints seconds
-    local t0 t1
+    local t0 t1 log=$1
+    shift
     t0=$(date +%s.%N)
-    "$@" >"$1.log" 2>&1 || { echo "FAILED: ${*:2} (see $1.log)" >&2; tail -20 "$1.log" >&2; exit 1; }
+    "$@" >"$log.log" 2>&1 || { echo "FAILED: $* (see $log.log)" >&2; tail -20 "$log.log" >&2; exit 1; }
     t1=$(date +%s.%N)
     echo "$t1 - $t0" | bc
 }

@@ -33,11 +33,13 @@ final class BuildTests: XCTestCase {
         // one shared clone for the two engines (same repository and branch), through a new mirror
         XCTAssertEqual(lines(r.stderr, containing: "[source]").count, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("cloned a new mirror"), r.stderr)
-        // the engines built at the same time; the manager started after its engine was built
-        let startTest = try XCTUnwrap(firstIndex(r.stderr, "[engine_test] building"))
+        // the two engines have the same Dockerfile and build args: the second builds from the
+        // first one's layers instead of running the same steps at the same time
+        XCTAssertTrue(r.stderr.contains("[engine_release] builds after engine_test (same Dockerfile and build args"), r.stderr)
+        let builtTest = try XCTUnwrap(r.stderr.split(separator: "\n").firstIndex { $0.contains("[engine_test ") && $0.contains("] built ") })
         let startRelease = try XCTUnwrap(firstIndex(r.stderr, "[engine_release] building"))
-        let builtTest = try XCTUnwrap(firstIndex(r.stderr, "] built ") )
-        XCTAssertLessThan(max(startTest, startRelease), builtTest, "engines did not overlap:\n" + r.stderr)
+        XCTAssertLessThan(builtTest, startRelease)
+        // the manager started after its engine was built (not after its push)
         let releaseBuilt = try XCTUnwrap(r.stderr.split(separator: "\n").firstIndex { $0.contains("[engine_release ") && $0.contains("] built ") })
         let managerStart = try XCTUnwrap(firstIndex(r.stderr, "[manager] building"))
         XCTAssertLessThan(releaseBuilt, managerStart)
@@ -115,6 +117,14 @@ final class BuildTests: XCTestCase {
             engine_branch: main
             engine_config_template: src/backend/utils/misc/postgresql.conf.sample
             push: false
+          - id: engine_dev
+            type: engine
+            build_image_name: polarrun-fixture/engine_dev
+            build_image_dockerfile: ./fixtures/Dockerfile.engine.fixture
+            engine_repo: ./engine
+            engine_branch: dev
+            engine_config_template: src/backend/utils/misc/postgresql.conf.sample
+            push: false
           - id: manager
             type: manager
             build_image_name: polarrun-fixture/manager
@@ -128,6 +138,12 @@ final class BuildTests: XCTestCase {
         let firstTime = Date().timeIntervalSince(t)
         XCTAssertEqual(first.status, 0, first.all)
         XCTAssertTrue(first.stderr.contains("cloned a new mirror"), first.stderr)
+        // two branches: two clones from one mirror, and the two engines build at the same time
+        XCTAssertEqual(lines(first.stderr, containing: "[source]").count, 2, first.stderr)
+        let startMain = try XCTUnwrap(firstIndex(first.stderr, "[engine_release] building"))
+        let startDev = try XCTUnwrap(firstIndex(first.stderr, "[engine_dev] building"))
+        let firstBuilt = try XCTUnwrap(firstIndex(first.stderr, "] built "))
+        XCTAssertLessThan(max(startMain, startDev), firstBuilt, "engines did not build in parallel:\n" + first.stderr)
         let firstNames = read(result)
 
         t = Date()

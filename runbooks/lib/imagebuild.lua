@@ -137,10 +137,10 @@ local function push(plan, it, t0)
   end
 end
 
--- One image: stage, build (or reuse), push. Returns what the result files record.
-local function build_one(plan, it, done)
-  local t0 = now()
-  local out = {image = it.full, type = it.type}
+-- Builds (or reuses) one image; what the result files record goes into done[it.id].
+local function build_step(plan, it, done)
+  local out = {image = it.full, type = it.type, t0 = now()}
+  local t0 = out.t0
   done[it.id] = out
   local base_id
   if it.type == "manager" then
@@ -150,6 +150,7 @@ local function build_one(plan, it, done)
     base_id = engine.image_id
   end
   out.base_image = it.labels["org.opencontainers.image.base.name"]
+  out.pushed = false
   local ctx = stage(plan, it)
   local reuse = plan.params.reuse and not plan.params.no_cache
   local key = build_key(plan, it, ctx, base_id)
@@ -180,42 +181,74 @@ local function build_one(plan, it, done)
     out.status = "built"
     log.info(string.format("[%s %.1fs] built %s (%s)", it.id, now() - t0, it.full, (out.image_id or "?"):sub(1, 19)))
   end
-
-  if it.push then
-    local ok, digest = pcall(push, plan, it, t0)
-    if not ok then
-      out.status = "push_failed"
-      error(digest, 0)
-    end
-    out.digest, out.pushed = digest, true
-  else
-    out.pushed = false
-  end
+  out.t1 = now()
   return out
 end
 
---- Builds every image of the plan; returns results by id.
+local function push_step(plan, it, done)
+  local out = done[it.id]
+  local ok, digest = pcall(push, plan, it, out.t0)
+  out.t1 = now()
+  if not ok then
+    out.status = "push_failed"
+    error(digest, 0)
+  end
+  out.digest, out.pushed = digest, true
+  return out
+end
+
+-- What decides Docker's layer cache: images with equal keys build the same layers, so
+-- the second waits for the first and takes its layers from the cache instead of running
+-- the same steps at the same time.
+local function layer_key(it)
+  local parts = {it.dockerfile}
+  for _, k in ipairs(sorted(it.build_args)) do parts[#parts + 1] = k .. "=" .. it.build_args[k] end
+  parts[#parts + 1] = it.source_key or ""
+  parts[#parts + 1] = it.img.engine_config_template or ""
+  parts[#parts + 1] = it.engine_id or ""
+  return table.concat(parts, "\n")
+end
+
+--- Builds every image of the plan; returns results by image id. Each image is two jobs:
+--- build, then push (when asked); a manager waits for its engine's build, not its push.
 function M.run(plan)
   fs.mkdir(plan.work_dir .. "/ctx")
-  local done, list = {}, {}
+  local done, list, twins = {}, {}, {}
   for _, it in ipairs(plan.images) do
-    list[#list + 1] = {id = it.id, after = it.after, fn = function() return build_one(plan, it, done) end}
+    local after = it.engine_id and {"build:" .. it.engine_id} or {}
+    local lk = layer_key(it)
+    local wait_for = twins[lk] and {"build:" .. twins[lk]} or {}
+    if twins[lk] then log.info(string.format("[%s] builds after %s (same Dockerfile and build args: shares its layers)", it.id, twins[lk])) end
+    twins[lk] = twins[lk] or it.id
+    list[#list + 1] = {id = "build:" .. it.id, after = after, wait_for = wait_for,
+                       fn = function() return build_step(plan, it, done) end}
+    if it.push then
+      list[#list + 1] = {id = "push:" .. it.id, after = {"build:" .. it.id}, fn = function() return push_step(plan, it, done) end}
+    end
   end
-  local results = jobs.run(list, {
+  local jr = jobs.run(list, {
     parallel = plan.parallel,
     on_done = function(job, res)
-      if not res.ok then
-        log.error(string.format("[%s] %s", job.id, res.error))
+      if not res.ok and not (res.skipped and job.id:match("^push:")) then
+        log.error(string.format("[%s] %s", job.id:gsub("^%a+:", ""), res.error))
       end
     end,
   })
-  for id, res in pairs(results) do
-    local out = done[id] or {}
-    for k, v in pairs(out) do if res[k] == nil then res[k] = v end end
-    if res.ok then res.status = out.status
-    elseif res.skipped then res.status = "skipped"
-    elseif out.status ~= "build_failed" and out.status ~= "push_failed" then res.status = "failed"
+  local results = {}
+  for _, it in ipairs(plan.images) do
+    local b, p = jr["build:" .. it.id], jr["push:" .. it.id]
+    local out = done[it.id] or {}
+    local res = {}
+    for k, v in pairs(out) do res[k] = v end
+    if b.skipped then
+      res.status, res.error = "skipped", b.error:gsub("build:", "")
+    elseif not b.ok then
+      res.status, res.error = out.status == "build_failed" and "build_failed" or "failed", b.error
+    elseif p and not p.ok then
+      res.status, res.error = "push_failed", p.error
     end
+    res.elapsed = out.t0 and ((out.t1 or now()) - out.t0) or nil
+    results[it.id] = res
   end
   return results
 end

@@ -5,7 +5,8 @@
 --
 --   local r = jobs.run({
 --     {id = "a", fn = function() return jobs.exec({"make"}).status end},
---     {id = "b", after = {"a"}, fn = function() ... end},
+--     {id = "b", after = {"a"}, fn = function() ... end},      -- only if a succeeded
+--     {id = "c", wait_for = {"a"}, fn = function() ... end},   -- after a, whatever its outcome
 --   }, {parallel = 2})
 --   -- r.a = {ok=true, value=..., elapsed=, started=, finished=}, r.b = {ok=false, error=..., skipped=bool}
 
@@ -72,6 +73,9 @@ function M.run(list, opts)
         local d = results[dep]
         if d == nil then waiting = true
         elseif not d.ok then blocked = dep end
+      end
+      for _, dep in ipairs(j.wait_for or {}) do   -- order only: whatever their outcome
+        if results[dep] == nil then waiting = true end
       end
       if blocked then
         table.remove(pending, i)
