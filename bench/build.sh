@@ -94,13 +94,14 @@ layer cache on its second run. Medians of $runs runs, seconds (wall clock):
 
 Every run: polarrun $(printf '%s/' "${p1[@]}")first, $(printf '%s/' "${p2[@]}")second; baseline $(printf '%s/' "${b1[@]}")first, $(printf '%s/' "${b2[@]}")second.
 
-Where the time goes: on a first run the two engines build at the same time (their
-apt-get steps overlap; the baseline builds the second engine from the first one's layer
-cache, so parallelism gains less here than with two different Dockerfiles) and share one
-clone. On a second run polarrun fetches into its mirror, finds each image's inputs
-(Dockerfile, build args, engine commit, context files, base image) unchanged and re-tags
-the existing image, then pushes the new tags (layers already in the registry); the
-baseline clones again and runs every build through Docker's cache.
+Where the time goes: on a first run both sides pay for the fixture's apt-get step once
+(polarrun builds the second engine of the same branch from the first one's layers rather
+than running the same steps twice at once) and polarrun shares one clone and uploads each
+image while the next one builds (the manager starts when its engine is built, not pushed).
+On a second run polarrun fetches into its mirror, finds each image's inputs (Dockerfile,
+build args, engine commit, context files, base image) unchanged and re-tags the existing
+image, then pushes the new tags (layers already in the registry); the baseline clones
+again and runs every build through Docker's layer cache.
 MD
 )
 mkdir -p docs

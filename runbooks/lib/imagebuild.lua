@@ -213,7 +213,7 @@ end
 --- build, then push (when asked); a manager waits for its engine's build, not its push.
 function M.run(plan)
   fs.mkdir(plan.work_dir .. "/ctx")
-  local done, list, twins = {}, {}, {}
+  local done, list, twins, pushes = {}, {}, {}, {}
   for _, it in ipairs(plan.images) do
     local after = it.engine_id and {"build:" .. it.engine_id} or {}
     local lk = layer_key(it)
@@ -223,7 +223,15 @@ function M.run(plan)
     list[#list + 1] = {id = "build:" .. it.id, after = after, wait_for = wait_for,
                        fn = function() return build_step(plan, it, done) end}
     if it.push then
-      list[#list + 1] = {id = "push:" .. it.id, after = {"build:" .. it.id}, fn = function() return push_step(plan, it, done) end}
+      -- an upload takes no build slot; it waits for the uploads of images whose layers it
+      -- shares (its twin, its engine), so each layer is compressed and sent once
+      local share = {}
+      for _, other in ipairs({twins[lk] ~= it.id and twins[lk] or nil, it.engine_id}) do
+        if pushes[other] then share[#share + 1] = "push:" .. other end
+      end
+      pushes[it.id] = true
+      list[#list + 1] = {id = "push:" .. it.id, after = {"build:" .. it.id}, wait_for = share, free = true,
+                         fn = function() return push_step(plan, it, done) end}
     end
   end
   local jr = jobs.run(list, {

@@ -32,7 +32,7 @@ function M.sleep(seconds)
 end
 
 --- Runs the jobs; returns results by id (never raises for a job's failure).
---- opts.parallel: at most this many jobs at once (default 2).
+--- opts.parallel: at most this many jobs at once (default 2); jobs with free=true do not count.
 --- opts.on_done(job, result): called as each job finishes.
 function M.run(list, opts)
   opts = opts or {}
@@ -63,6 +63,13 @@ function M.run(list, opts)
     return true
   end
 
+  -- jobs marked free (e.g. uploads) do not take one of the `parallel` slots
+  local function slots_used()
+    local n = 0
+    for _, r in ipairs(running) do if not r.job.free then n = n + 1 end end
+    return n
+  end
+
   while #pending > 0 or #running > 0 do
     -- start what is ready, in list order; skip what can no longer run
     local i = 1
@@ -80,7 +87,7 @@ function M.run(list, opts)
       if blocked then
         table.remove(pending, i)
         finish(j, {ok = false, skipped = true, error = "not built: " .. blocked .. " failed"})
-      elseif not waiting and #running < limit then
+      elseif not waiting and (j.free or slots_used() < limit) then
         table.remove(pending, i)
         local r = {job = j, co = coroutine.create(j.fn), started = now()}
         if step(r, nil) then running[#running + 1] = r end
