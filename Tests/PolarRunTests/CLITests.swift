@@ -184,6 +184,16 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.all)
     }
 
+    /// pg_ctl start and registries leave daemons that inherit stdout: run() must not wait for them.
+    func testRunReturnsWhenTheChildExitsEvenIfADaemonKeepsItsOutput() throws {
+        let p = try runbook("d.lua", "local t = now() local r = run({'sh', '-c', 'echo up; sleep 20 & echo done'}) return {out = r.stdout, s = now() - t}")
+        let r = try polarrun(["--json", p], timeout: 15)
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertTrue(r.stdout.contains(#""out" : "up\ndone\n""#), r.stdout)
+        let secs = Double(r.stdout.split(separator: "\"s\" : ").last?.split(separator: "\n").first ?? "99") ?? 99
+        XCTAssertLessThan(secs, 3)
+    }
+
     func testDryRunChangesNothing() throws {
         let target = "\(dir)/out.txt"
         let p = try runbook("w.lua", "fs.write('\(target)', 'x') lock_file('\(dir)/ins_lock') run({'touch', '\(dir)/t'}) return polarrun.dry_run")

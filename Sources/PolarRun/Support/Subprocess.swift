@@ -138,6 +138,8 @@ public enum Subprocess {
         var killedAt: Double? = nil
         var forwarded: Int32 = 0
         var chunk = [UInt8](repeating: 0, count: 65536)
+        var reaped: Int32? = nil          // wait status, once the child has exited
+        var exitedAt: Double? = nil
 
         func deliver(_ data: ArraySlice<UInt8>, _ isErr: Bool) {
             guard let onLine = spec.onLine else { return }
@@ -173,9 +175,20 @@ public enum Subprocess {
             }
             if let k = killedAt, sl_now() - k > 3 { kill(-pid, SIGKILL); kill(pid, SIGKILL) }
             if killedAt != nil && sl_now() - killedAt! > 5 { break }   // grandchildren holding the pipes
+            // A daemon started by the child (pg_ctl start, a registry) may keep our pipes open
+            // for ever: once the child itself has exited, take what is left and stop reading.
+            if reaped == nil {
+                var st: Int32 = 0
+                if waitpid(pid, &st, WNOHANG) == pid { reaped = st; exitedAt = sl_now() }
+            }
+            if let e = exitedAt {
+                let left = 0.3 - (sl_now() - e)
+                if left <= 0 { break }
+                waitMs = min(waitMs, Int32(max(1, left * 1000)))
+            }
             let n = poll(&pfds, nfds_t(pfds.count), waitMs)
             if n < 0 && errno != EINTR { break }
-            if n <= 0 { continue }
+            if n <= 0 { if exitedAt != nil { break } else { continue } }
             for p in pfds where p.revents != 0 {
                 if p.fd == inputFD {
                     let w = stdinBytes.withUnsafeBytes { Foundation.write(inputFD, $0.baseAddress! + stdinOff, stdinBytes.count - stdinOff) }
@@ -205,8 +218,8 @@ public enum Subprocess {
         for fd in open { close(fd) }
         if inputFD >= 0 { close(inputFD) }
         deliver([0x0A], false); deliver([0x0A], true)
-        var st: Int32 = 0
-        while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        var st: Int32 = reaped ?? 0
+        if reaped == nil { while waitpid(pid, &st, 0) < 0 && errno == EINTR {} }
         let status: Int32 = (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
         return ProcessResult(status: status, stdout: String(decoding: outBuf, as: UTF8.self),
                              stderr: String(decoding: errBuf, as: UTF8.self), timedOut: timedOut, forwarded: forwarded)
