@@ -12,14 +12,8 @@ if p.timeout <= 0 then raise("usage", "timeout must be positive") end
 if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
-if fs.exists(p.lock_path) then
-  raise("locked", "the instance is locked by " .. p.lock_path .. " (lock_expired): run unlock_expired")
-end
-local logfile = p.logfile
-if not logfile then
-  fs.mkdir(p.pgdata .. "/pg_log", {mode = "0700", owner = p.db_user})
-  logfile = p.pgdata .. "/pg_log/startup.log"
-end
+instance.refuse_if_locked(p)
+local logfile = instance.startup_log(p, p.logfile)
 log.info("starting the instance in " .. p.pgdata)
 local r = pg_ctl("start", instance.ctl(p, {timeout = p.timeout, logfile = logfile}))
 log.info(r.changed and "started" or "already running")

@@ -50,6 +50,20 @@ function M.exclusive(p, timeout)
   return flock(p.pgdata .. "/.polarrun.lock", {timeout = timeout or 600})
 end
 
+--- Refuses while the instance lock file (lock_expired) exists: the instance must stay down.
+function M.refuse_if_locked(p)
+  if fs.exists(p.lock_path) then
+    raise("locked", "the instance is locked by " .. p.lock_path .. " (lock_expired): run unlock_expired")
+  end
+end
+
+--- Where pg_ctl start writes server output before the logging collector takes over.
+function M.startup_log(p, given)
+  if given then return given end
+  fs.mkdir(p.pgdata .. "/pg_log", {mode = "0700", owner = p.db_user})
+  return p.pgdata .. "/pg_log/startup.log"
+end
+
 --- Whether the postmaster of this data directory is running.
 function M.running(p)
   return pg_ctl("status", M.ctl(p)).running

@@ -19,18 +19,7 @@ import Logging
 extension Runtime {
     func installParallel() {
         lua.setGlobal("spawn") { [unowned self] call in
-            let argvTable = try call.table(1, "argv list")
-            let argv: [String] = try argvTable.array.map {
-                switch $0 {
-                case .string(let s): return s
-                case .int(let i): return String(i)
-                case .number(let d): return String(d)
-                default: throw HostError.usage("spawn: argv items must be strings, got \($0.typeName)")
-                }
-            }
-            guard !argv.isEmpty, argvTable.fields.isEmpty else {
-                throw HostError.usage("spawn: the first argument is a list such as {\"make\", \"-j2\"} (never a shell string)")
-            }
+            let argv = try argvList(call, "spawn")
             let o = Options(try call.optTable(2, "options"), context: "spawn")
             try o.allow(["cwd", "env", "timeout", "prefix", "since", "readonly", "quiet", "capture", "log_output"])
             var spec = ProcessSpec(argv)

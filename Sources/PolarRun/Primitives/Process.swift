@@ -5,18 +5,7 @@ import LuaShim
 extension Runtime {
     func installProcess() {
         lua.setGlobal("run") { [unowned self] call in
-            let argvTable = try call.table(1, "argv list")
-            let argv: [String] = try argvTable.array.map {
-                switch $0 {
-                case .string(let s): return s
-                case .int(let i): return String(i)
-                case .number(let d): return String(d)
-                default: throw HostError.usage("run: argv items must be strings, got \($0.typeName)")
-                }
-            }
-            guard !argv.isEmpty, argvTable.fields.isEmpty else {
-                throw HostError.usage("run: the first argument is a list such as {\"ls\", \"-l\"} (never a shell string)")
-            }
+            let argv = try argvList(call, "run")
             let o = Options(try call.optTable(2, "options"), context: "run")
             try o.allow(["cwd", "env", "stdin", "timeout", "user", "check", "stream", "readonly", "clear_env", "quiet", "forward_signals"])
             var spec = ProcessSpec(argv)
@@ -81,6 +70,21 @@ extension Runtime {
                             fields: ["status": .int(Int64(result.status)), "stdout": .string(result.stdout), "stderr": .string(result.stderr)])
         }
         return result
+    }
+}
+
+/// Argument 1 of run/spawn: a non-empty list of strings (numbers converted), never a shell string.
+func argvList(_ call: HostCall, _ function: String) throws -> [String] {
+    guard case .table(let t) = call[1], !t.array.isEmpty, t.fields.isEmpty else {
+        throw HostError.usage("\(function): the first argument is an argv list such as {\"ls\", \"-l\"} (never a shell string)")
+    }
+    return try t.array.map {
+        switch $0 {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .number(let d): return String(d)
+        default: throw HostError.usage("\(function): argv items must be strings, got \($0.typeName)")
+        }
     }
 }
 
