@@ -18,8 +18,8 @@ public final class PGConnection: HostObject {
         }
         description = params.filter { ["host", "port", "user", "dbname"].contains($0.0) }
             .map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-        var keys = params.map { strdup($0.0) } + [nil]
-        var values = params.map { strdup($0.1) } + [nil]
+        let keys = params.map { strdup($0.0) } + [nil]
+        let values = params.map { strdup($0.1) } + [nil]
         defer { keys.forEach { free($0) }; values.forEach { free($0) } }
         let c = keys.withUnsafeBufferPointer { k in
             values.withUnsafeBufferPointer { v in
@@ -49,7 +49,7 @@ public final class PGConnection: HostObject {
     /// `timeout` seconds: the statement is cancelled when it passes (`timedOutByDeadline` tells why).
     public func execute(_ query: String, _ params: [String?], timeout: Double, onDeadline: () -> Bool) throws -> LuaValue {
         guard let c = conn else { throw HostError.usage("the connection is closed") }
-        var cparams = params.map { $0.map { strdup($0) } ?? nil }
+        let cparams = params.map { $0.map { strdup($0) } ?? nil }
         defer { cparams.forEach { free($0) } }
         let sent = cparams.withUnsafeBufferPointer { p in
             PQsendQueryParams(c, query, Int32(params.count), nil,

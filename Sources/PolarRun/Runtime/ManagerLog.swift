@@ -76,27 +76,8 @@ public final class ManagerLog {
 
 func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
-/// A swift-log handler that writes manager-log lines (and echoes them to the console).
-public struct ManagerLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level = .debug
-    let sink: LogSink
-
-    public init(sink: LogSink) { self.sink = sink }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
-        let place = metadata?["where"].map { "\($0)" } ?? "polarrun"
-        sink.emit(level: level, where: place, message: message.description)
-    }
-}
-
 /// Where log events go: the manager log file (if any) and the console, masked.
+/// Levels are swift-log's `Logger.Level`.
 public final class LogSink {
     let file: ManagerLog?
     let runID: String

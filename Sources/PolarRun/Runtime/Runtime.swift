@@ -41,7 +41,6 @@ public final class Runtime {
     public let lua: LuaState
     public let secrets: Secrets
     public let sink: LogSink
-    public let logger: Logger
     public let options: RunOptions
     public let searchPath: SearchPath
     public let runID: String
@@ -73,8 +72,6 @@ public final class Runtime {
             self.sink = LogSink(file: file, runID: runID, secrets: secrets, consoleLevel: options.consoleLevel)
             self.sink.consoleIsStdout = options.logToStdout
         }
-        let s = self.sink
-        logger = Logger(label: "polarrun") { _ in ManagerLogHandler(sink: s) }
         lua = try LuaState()
         lua.errorFilter = { [secrets] in secrets.mask($0) }
         lua.owner = self
