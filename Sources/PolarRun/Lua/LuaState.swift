@@ -10,7 +10,11 @@ public typealias HostFunction = (HostCall) throws -> [LuaValue]
 /// Every call into the Lua API from here is one that cannot raise (raw table access,
 /// pushes, type checks); anything that runs Lua code goes through `lua_pcallk`.
 public final class LuaState {
-    let L: OpaquePointer
+    /// The running Lua thread: the main state, or a coroutine while a host function called
+    /// from that coroutine runs (its arguments and results live on the coroutine's stack).
+    fileprivate(set) var L: OpaquePointer
+    /// The main thread, which owns the state.
+    private let mainL: OpaquePointer
     private(set) var isClosed = false
     /// Applied to every error message raised into Lua (secret masking).
     public var errorFilter: ((String) -> String)?
@@ -20,6 +24,7 @@ public final class LuaState {
     public init() throws {
         guard let L = sl_newstate() else { throw HostError.runtime("cannot create a Lua state (out of memory)") }
         self.L = L
+        self.mainL = L
         try protectedCall(sl_open_safe_libs)
         try protectedCall(sl_setup_null)
     }
@@ -29,7 +34,7 @@ public final class LuaState {
     /// Closes the state; every handle still open is released by its `__gc`.
     public func close() {
         guard !isClosed else { return }
-        sl_close(L)
+        sl_close(mainL)
         isClosed = true
     }
 
@@ -231,6 +236,10 @@ private let functionDispatch: sl_swift_fn = { L, box in
     let fn = Unmanaged<FunctionBox>.fromOpaque(box!).takeUnretainedValue()
     let L = L!
     let state = fn.state
+    // A call from a coroutine: read arguments from, and push results to, that thread.
+    let caller = state.L
+    state.L = L
+    defer { state.L = caller }
     do {
         let call = try HostCall(state: state, name: fn.name)
         let results = try fn.body(call)

@@ -113,6 +113,7 @@ public final class Runtime {
         installPgCtl()
         installGit()
         installImages()
+        installParallel()
         let chunk = try lua.load(source: prelude, chunkName: "prelude")
         _ = try lua.call(chunk)
     }

@@ -54,6 +54,23 @@ public enum Subprocess {
     }
 
     public static func run(_ spec: ProcessSpec) throws -> ProcessResult {
+        let p = try start(spec)
+        ChildRegistry.pids.insert(p.pid)
+        defer { ChildRegistry.pids.remove(p.pid) }
+        return collect(pid: p.pid, out: p.out, err: p.err, input: p.input, spec: spec)
+    }
+
+    /// A started child: its pid (leader of its own process group) and the parent's pipe ends.
+    struct Started {
+        var pid: pid_t
+        var out: Int32
+        var err: Int32
+        /// The write end of stdin (-1 without `spec.stdin`).
+        var input: Int32
+    }
+
+    /// Starts a child without waiting for it (`run` and `spawn` both start here).
+    static func start(_ spec: ProcessSpec) throws -> Started {
         guard let first = spec.argv.first, !first.isEmpty else { throw HostError.usage("run: argv must not be empty") }
         var env = spec.environment ?? ProcessInfo.processInfo.environment
         var uid: Int = -1, gid: Int = -1
@@ -97,8 +114,6 @@ public enum Subprocess {
             close(outPipe[0]); close(errPipe[0]); if inPipe[1] >= 0 { close(inPipe[1]) }
             throw HostError("process", "cannot start \(first): \(errnoText(-pid))")
         }
-        ChildRegistry.pids.insert(pid)
-        defer { ChildRegistry.pids.remove(pid) }
         if execErr != 0 {
             var st: Int32 = 0
             waitpid(pid, &st, 0)
@@ -106,7 +121,7 @@ public enum Subprocess {
             let why = execErr == ENOENT && spec.cwd != nil ? "\(errnoText(execErr)) (or working directory \(spec.cwd!) missing)" : errnoText(execErr)
             throw HostError("process", "cannot start \(first): \(why)")
         }
-        return collect(pid: pid, out: outPipe[0], err: errPipe[0], input: inPipe[1], spec: spec)
+        return Started(pid: pid, out: outPipe[0], err: errPipe[0], input: inPipe[1])
     }
 
     private static func collect(pid: pid_t, out: Int32, err: Int32, input: Int32, spec: ProcessSpec) -> ProcessResult {

@@ -1,0 +1,326 @@
+import CLua
+import Foundation
+import LuaShim
+import Logging
+
+/// spawn(argv, opts) → a process handle that runs while the runbook goes on, and
+/// wait_any(handles, timeout) → index, result of the first handle to finish.
+///
+/// A handle's output is read, split into lines and logged (with `[prefix]`) whenever the
+/// runbook is inside `:poll()`, `:wait()` or `wait_any()`; a runbook that starts children
+/// should spend its waiting time there (pipes hold 1 MiB, then the child blocks).
+///
+///   local h = spawn({"docker", "build", ...}, {prefix = "engine", timeout = 3600})
+///   local i, r = wait_any({h, h2}, 10)   -- nil when nothing finished within 10 s
+///   r = h:wait()                          -- {status=, ok=, stdout=, stderr=, elapsed=, timed_out=}
+///   h:kill()                              -- SIGTERM to its process group (SIGKILL 3 s later)
+///
+/// A handle that is closed or collected while its child runs kills the child.
+extension Runtime {
+    func installParallel() {
+        lua.setGlobal("spawn") { [unowned self] call in
+            let argvTable = try call.table(1, "argv list")
+            let argv: [String] = try argvTable.array.map {
+                switch $0 {
+                case .string(let s): return s
+                case .int(let i): return String(i)
+                case .number(let d): return String(d)
+                default: throw HostError.usage("spawn: argv items must be strings, got \($0.typeName)")
+                }
+            }
+            guard !argv.isEmpty, argvTable.fields.isEmpty else {
+                throw HostError.usage("spawn: the first argument is a list such as {\"make\", \"-j2\"} (never a shell string)")
+            }
+            let o = Options(try call.optTable(2, "options"), context: "spawn")
+            try o.allow(["cwd", "env", "timeout", "prefix", "since", "readonly", "quiet", "capture", "log_output"])
+            var spec = ProcessSpec(argv)
+            spec.cwd = try o.string("cwd")
+            spec.timeout = try o.double("timeout")
+            var env = self.options.environment
+            for (k, v) in try o.stringMap("env") ?? [:] { env[k] = v }
+            spec.environment = env
+            let shown = argv.map(shellQuote).joined(separator: " ")
+            let prefix = try o.string("prefix")
+            let place = self.whereInLua()
+            let child = ChildProcess(sink: self.sink, place: place, prefix: prefix, since: try o.double("since"),
+                                     capture: try o.bool("capture") ?? true, logOutput: try o.bool("log_output") ?? true)
+            if try o.bool("readonly") != true && self.mutating("run \(shown)") {
+                child.finishWithoutRunning()
+                return [.object(child)]
+            }
+            if try o.bool("quiet") != true { self.log(.info, (prefix.map { "[\($0)] " } ?? "") + "start: \(shown)") }
+            try child.start(spec)
+            return [.object(child)]
+        }
+        lua.setGlobal("wait_any") { [unowned self] call in
+            guard call[1].tableValue != nil else { throw HostError.usage("wait_any: argument #1 must be a list of process handles") }
+            let handles = try ChildProcess.handles(in: call, index: 1)
+            guard !handles.isEmpty else { throw HostError.usage("wait_any: the list of process handles is empty") }
+            let timeout = call[2].isNil ? nil : try call.number(2, "timeout (seconds)")
+            guard let i = try self.waitAny(handles, timeout: timeout) else { return [.nil] }
+            return [.int(Int64(i + 1)), .table(handles[i].result())]
+        }
+    }
+
+    /// Waits until one of `handles` has finished (index), or `timeout` passes (nil); the
+    /// runbook's deadline kills them all.
+    func waitAny(_ handles: [ChildProcess], timeout: Double?) throws -> Int? {
+        let start = sl_now()
+        while true {
+            for (i, h) in handles.enumerated() where h.finished { return i }
+            let remaining = lua.deadlineRemaining
+            if remaining <= 0 {
+                for h in handles { h.terminate() }
+                lua.markDeadlineHit()
+                throw HostError("timeout", "runbook deadline (--timeout) passed while waiting for child processes; they were killed")
+            }
+            var slice = min(0.2, remaining)
+            if let t = timeout {
+                let left = t - (sl_now() - start)
+                if left <= 0 { return nil }
+                slice = min(slice, left)
+            }
+            ChildProcess.pumpAll(handles, waitSeconds: slice)
+        }
+    }
+}
+
+/// A child process started by `spawn`.
+final class ChildProcess: HostObject {
+    static let metatableName = "polarrun.process"
+    static let typeLabel = "process"
+    static let captureLimit = 1 << 20
+
+    let sink: LogSink
+    let place: String
+    let prefix: String?
+    let since: Double?
+    let capture: Bool
+    let logOutput: Bool
+    private(set) var pid: pid_t = -1
+    private var fds: [Int32] = []           // [stdout, stderr] still open
+    private var outFD: Int32 = -1
+    private var stdout: [UInt8] = [], stderr: [UInt8] = []
+    private var outLine: [UInt8] = [], errLine: [UInt8] = []
+    private var status: Int32? = nil
+    private var startedAt = sl_now()
+    private var endedAt: Double? = nil
+    private var timeout: Double? = nil
+    private var killedAt: Double? = nil
+    private var timedOut = false
+    private var exitedAt: Double? = nil
+
+    init(sink: LogSink, place: String, prefix: String?, since: Double?, capture: Bool, logOutput: Bool) {
+        self.sink = sink
+        self.place = place
+        self.prefix = prefix
+        self.since = since
+        self.capture = capture
+        self.logOutput = logOutput
+    }
+
+    func start(_ spec: ProcessSpec) throws {
+        let p = try Subprocess.start(spec)
+        pid = p.pid
+        outFD = p.out
+        fds = [p.out, p.err]
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
+        }
+        if p.input >= 0 { Foundation.close(p.input) }
+        timeout = spec.timeout
+        startedAt = sl_now()
+        ChildRegistry.pids.insert(pid)
+    }
+
+    /// A dry run: the handle reports success at once.
+    func finishWithoutRunning() {
+        status = 0
+        endedAt = sl_now()
+    }
+
+    var finished: Bool { endedAt != nil }
+
+    /// Reads what the children have written (waiting up to `waitSeconds` for something to
+    /// happen), reaps those that exited and enforces their timeouts.
+    static func pumpAll(_ handles: [ChildProcess], waitSeconds: Double) {
+        var pfds: [pollfd] = []
+        var owner: [Int32: ChildProcess] = [:]
+        for h in handles where !h.finished {
+            for fd in h.fds {
+                pfds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+                owner[fd] = h
+            }
+        }
+        if !pfds.isEmpty {
+            let n = poll(&pfds, nfds_t(pfds.count), Int32(max(1, waitSeconds * 1000)))
+            if n > 0 {
+                for p in pfds where p.revents != 0 { owner[p.fd]?.read(p.fd) }
+            }
+        } else if handles.contains(where: { !$0.finished }) {
+            usleep(UInt32(min(waitSeconds, 0.05) * 1_000_000))
+        }
+        for h in handles where !h.finished { h.check() }
+    }
+
+    private func read(_ fd: Int32) {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let r = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress!, $0.count) }
+            if r > 0 {
+                deliver(chunk[0..<r], isErr: fd != outFD)
+                if r < chunk.count { return }
+            } else if r < 0 && (errno == EINTR) {
+                continue
+            } else if r < 0 && errno == EAGAIN {
+                return
+            } else {
+                Foundation.close(fd)
+                fds.removeAll { $0 == fd }
+                return
+            }
+        }
+    }
+
+    private func deliver(_ data: ArraySlice<UInt8>, isErr: Bool) {
+        if capture {
+            if isErr { stderr.append(contentsOf: data) } else { stdout.append(contentsOf: data) }
+            if stdout.count > 2 * Self.captureLimit { stdout.removeFirst(stdout.count - Self.captureLimit) }
+            if stderr.count > 2 * Self.captureLimit { stderr.removeFirst(stderr.count - Self.captureLimit) }
+        }
+        var line = isErr ? errLine : outLine
+        for b in data {
+            if b == 0x0A || b == 0x0D {
+                if !line.isEmpty { emit(String(decoding: line, as: UTF8.self)) }
+                line.removeAll(keepingCapacity: true)
+            } else { line.append(b) }
+        }
+        if isErr { errLine = line } else { outLine = line }
+    }
+
+    private func emit(_ line: String) {
+        guard logOutput else { return }
+        let clean = line.replacingOccurrences(of: "\u{1B}[91m", with: "").replacingOccurrences(of: "\u{1B}[0m", with: "")
+        guard !clean.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        var tag = prefix ?? ""
+        if let s = since { tag += String(format: tag.isEmpty ? "%.1fs" : " %.1fs", Date().timeIntervalSince1970 - s) }
+        sink.emit(level: .info, where: place, message: tag.isEmpty ? clean : "[\(tag)] \(clean)")
+    }
+
+    /// Reaps the child if it exited; kills it when its timeout passed.
+    private func check() {
+        if status == nil {
+            var st: Int32 = 0
+            let r = waitpid(pid, &st, WNOHANG)
+            if r == pid {
+                status = (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
+                exitedAt = sl_now()
+                ChildRegistry.pids.remove(pid)
+            }
+        }
+        if status == nil, let t = timeout, killedAt == nil, sl_now() - startedAt > t {
+            timedOut = true
+            terminate()
+        }
+        if let k = killedAt, status == nil, sl_now() - k > 3 { kill(-pid, SIGKILL); kill(pid, SIGKILL) }
+        // done when reaped and its pipes are drained (or held open by grandchildren for 2 s)
+        if status != nil && (fds.isEmpty || sl_now() - exitedAt! > 2) {
+            for fd in fds { Foundation.close(fd) }
+            fds = []
+            flushLines()
+            endedAt = sl_now()
+        }
+    }
+
+    /// Logs the last line of each stream when it did not end with a newline.
+    private func flushLines() {
+        for line in [outLine, errLine] where !line.isEmpty { emit(String(decoding: line, as: UTF8.self)) }
+        outLine = []
+        errLine = []
+    }
+
+    /// SIGTERM to the child's process group (SIGKILL follows 3 s later while waiting).
+    func terminate() {
+        guard pid > 0, status == nil else { return }
+        if killedAt == nil { killedAt = sl_now() }
+        kill(-pid, SIGTERM)
+        kill(pid, SIGTERM)
+    }
+
+    func result() -> LuaTable {
+        var t = LuaTable()
+        t["status"] = status.map { .int(Int64($0)) } ?? .nil
+        t["ok"] = .bool(status == 0 && !timedOut)
+        t["stdout"] = .string(String(decoding: stdout, as: UTF8.self))
+        t["stderr"] = .string(String(decoding: stderr, as: UTF8.self))
+        t["elapsed"] = .number(((endedAt ?? sl_now()) - startedAt))
+        t["timed_out"] = .bool(timedOut)
+        t["pid"] = .int(Int64(pid))
+        return t
+    }
+
+    /// The handles in the list at stack index `index` (raw reads, nothing that can raise).
+    static func handles(in call: HostCall, index: Int32) throws -> [ChildProcess] {
+        let L = call.state.L
+        var out: [ChildProcess] = []
+        var i: lua_Integer = 1
+        while true {
+            let t = lua_rawgeti(L, index, i)
+            defer { sl_pop(L, 1) }
+            if t == LUA_TNIL { break }
+            guard let box = sl_object_box(L, -1, metatableName) else {
+                throw HostError.usage("wait_any: item \(i) of the list is not an open process handle (from spawn)")
+            }
+            out.append(Unmanaged<ObjectBox>.fromOpaque(box).takeUnretainedValue().object as! ChildProcess)
+            i += 1
+        }
+        return out
+    }
+
+    static func methods() -> [String: HostFunction] {
+        [
+            "poll": { call in
+                let h = try call.object(1, as: ChildProcess.self)
+                if !h.finished { ChildProcess.pumpAll([h], waitSeconds: 0) }
+                return h.finished ? [.table(h.result())] : [.nil]
+            },
+            "wait": { call in
+                let h = try call.object(1, as: ChildProcess.self)
+                let timeout = call[2].isNil ? nil : try call.number(2, "timeout (seconds)")
+                guard let rt = call.state.owner as? Runtime else { throw HostError.runtime("process:wait: no runtime") }
+                guard try rt.waitAny([h], timeout: timeout) != nil else { return [.nil] }
+                return [.table(h.result())]
+            },
+            "kill": { call in
+                let h = try call.object(1, as: ChildProcess.self)
+                let running = !h.finished
+                h.terminate()
+                return [.bool(running)]
+            },
+            "running": { call in
+                let h = try call.object(1, as: ChildProcess.self)
+                if !h.finished { ChildProcess.pumpAll([h], waitSeconds: 0) }
+                return [.bool(!h.finished)]
+            },
+            "pid": { call in [.int(Int64(try call.object(1, as: ChildProcess.self).pid))] },
+        ]
+    }
+
+    /// Closed or collected: a child still running is killed and reaped.
+    func close() {
+        guard pid > 0, !finished else { return }
+        terminate()
+        let end = sl_now() + 3
+        var st: Int32 = 0
+        while status == nil && sl_now() < end {
+            if waitpid(pid, &st, WNOHANG) == pid { status = 128 + SIGTERM; break }
+            usleep(20_000)
+        }
+        if status == nil { kill(-pid, SIGKILL); kill(pid, SIGKILL); waitpid(pid, &st, 0); status = 128 + SIGKILL }
+        ChildRegistry.pids.remove(pid)
+        for fd in fds { Foundation.close(fd) }
+        fds = []
+        endedAt = sl_now()
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import XCTest
+
+/// spawn / wait_any (Parallel.swift), host calls from coroutines, and runbooks/lib/jobs.lua.
+final class ParallelTests: XCTestCase {
+    func runLua(_ source: String, _ args: [String] = []) throws -> CommandResult {
+        let dir = try makeTempDir(self)
+        try write(source, to: dir + "/t.lua")
+        return try polarrun(args + [dir + "/t.lua"], timeout: 60)
+    }
+
+    func testPrimitivesCalledFromACoroutineSeeTheirArguments() throws {
+        let r = try runLua("""
+        local co = coroutine.wrap(function(a)
+          log.info("inside", a)
+          coroutine.yield(json_encode({a, 2}))
+          return fs.exists("/")
+        end)
+        print(co("x"), co())
+        """)
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertEqual(r.stdout, "[\"x\",2]\ttrue\n")
+        XCTAssertTrue(r.stderr.contains("inside x"), r.stderr)
+    }
+
+    func testSpawnRunsChildrenAtOnceAndWaitAnyReturnsTheFirstToFinish() throws {
+        let r = try runLua("""
+        local t0 = now()
+        local slow = spawn({"sh", "-c", "echo slow-out; sleep 1; echo slow-err >&2; exit 3"}, {prefix = "slow", since = t0})
+        local fast = spawn({"sh", "-c", "sleep 0.2; echo fast-out"}, {prefix = "fast"})
+        local hs = {slow, fast}
+        local order = {}
+        while #hs > 0 do
+          local i, res = wait_any(hs, 10)
+          order[#order + 1] = (hs[i] == fast and "fast" or "slow") .. ":" .. res.status .. ":" .. tostring(res.ok)
+          table.remove(hs, i)
+        end
+        assert(slow:poll().stderr == "slow-err\\n")
+        print(table.concat(order, " "), string.format("%.1f", now() - t0))
+        """)
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertTrue(r.stdout.hasPrefix("fast:0:true slow:3:false\t1."), r.stdout)   // both ran at once: ~1 s, not 1.2
+        XCTAssertTrue(r.stderr.contains("[fast] fast-out"), r.stderr)
+        XCTAssertNotNil(r.stderr.range(of: #"\[slow 1\.\ds\] slow-err"#, options: .regularExpression), r.stderr)
+    }
+
+    func testTimeoutsKillAndClosingAHandleKillsItsChild() throws {
+        let dir = try makeTempDir(self)
+        let r = try runLua("""
+        local h = spawn({"sleep", "30"}, {timeout = 0.3})
+        local res = h:wait()
+        print(res.timed_out, res.ok, res.status)
+        local w = spawn({"sleep", "30"})
+        print(wait_any({w}, 0.2))                  -- nothing finished yet
+        print(w:running(), w:kill())
+        print(w:wait(5).status)
+        local last = spawn({"sh", "-c", "echo $$ > \(dir)/pid; exec sleep 30"})
+        sleep(0.3)
+        """)
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertEqual(r.stdout, "true\tfalse\t143\nnil\ntrue\ttrue\n143\n")
+        let pid = Int32(read(dir + "/pid").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        XCTAssertGreaterThan(pid, 0)
+        XCTAssertTrue(eventually(5) { kill(pid, 0) != 0 }, "the child of a collected handle still runs")
+    }
+
+    func testTheRunbookDeadlineKillsChildrenItWaitsFor() throws {
+        let r = try runLua("""
+        local h = spawn({"sleep", "30"})
+        wait_any({h})
+        """, ["--timeout", "1"])
+        XCTAssertEqual(r.status, 124, r.all)
+        XCTAssertTrue(r.stderr.contains("deadline"), r.stderr)
+    }
+
+    func testDryRunDoesNotStartMutatingChildren() throws {
+        let dir = try makeTempDir(self)
+        let r = try runLua("""
+        local h = spawn({"touch", "\(dir)/made"})
+        print(h:wait().status)
+        local ro = spawn({"true"}, {readonly = true})
+        print(ro:wait().ok)
+        """, ["--dry-run"])
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertEqual(r.stdout, "0\ntrue\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/made"))
+        XCTAssertTrue(r.stderr.contains("[dry-run] would run touch"), r.stderr)
+    }
+
+    func testBadArgumentsAreUsageErrors() throws {
+        XCTAssertEqual(try runLua(#"spawn("ls -l")"#).status, 2)
+        XCTAssertEqual(try runLua(#"spawn({"ls"}, {nope = 1})"#).status, 2)
+        let r = try runLua(#"wait_any({1, 2})"#)
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("not an open process handle"), r.stderr)
+    }
+
+    /// jobs.lua: bounded parallelism, dependencies, a failure stops dependents only.
+    func testJobsRunInParallelBoundedAndAFailureStopsOnlyDependents() throws {
+        let r = try runLua("""
+        local jobs = require("jobs")
+        local t0 = now()
+        local running, peak = 0, 0
+        local function work(secs, fail)
+          return function()
+            running = running + 1; peak = math.max(peak, running)
+            local res = jobs.exec({"sleep", tostring(secs)}, {quiet = true})
+            running = running - 1
+            if fail then error("boom") end
+            jobs.sleep(0.1)
+            return res.status
+          end
+        end
+        local order = {}
+        local r = jobs.run({
+          {id = "a", fn = work(0.5)},
+          {id = "b", fn = work(0.5, true)},
+          {id = "c", fn = work(0.5)},
+          {id = "a2", after = {"a"}, fn = work(0.1)},
+          {id = "b2", after = {"b"}, fn = work(0.1)},
+        }, {parallel = 2, on_done = function(j) order[#order + 1] = j.id end})
+        print(peak, r.a.ok, r.b.ok, r.c.ok, r.a2.ok, r.b2.ok, r.b2.skipped, r.b2.error)
+        print(r.b.error:match("boom") ~= nil, string.format("%.0f", now() - t0))
+        """)
+        XCTAssertEqual(r.status, 0, r.all)
+        let lines = r.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.first.map(String.init), "2\ttrue\tfalse\ttrue\ttrue\tfalse\ttrue\tnot built: b failed")
+        // a and b together (0.5 s), then c and a2 (0.6 s): about 1 s, not 1.7 s one after another
+        XCTAssertEqual(lines.last.map(String.init), "true\t1")
+    }
+}
