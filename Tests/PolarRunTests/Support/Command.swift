@@ -39,19 +39,9 @@ enum Repo {
     /// The polarrun binary built next to the test bundle (`POLARRUN_BIN` overrides).
     static let binary: String = {
         if let b = ProcessInfo.processInfo.environment["POLARRUN_BIN"], !b.isEmpty { return b }
-<<<<<<< HEAD
         // the test runner lives in the same build products directory as polarrun
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("polarrun").path
-=======
-        // the test bundle is .build/<triple>/debug/polarrunPackageTests.xctest (or that directory itself)
-        let url = Bundle(for: Marker.self).bundleURL
-        for dir in [url.deletingLastPathComponent(), url] {
-            let p = dir.appendingPathComponent("polarrun").path
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return url.deletingLastPathComponent().appendingPathComponent("polarrun").path
->>>>>>> build
     }()
 
     static var runbooks: String { root + "/runbooks" }
