@@ -66,7 +66,7 @@ struct StackPod {
     func psql(_ query: String, user: String? = nil, password: String? = nil) throws -> CommandResult {
         var args = ["exec"]
         if let pw = password { args += ["-e", "PGPASSWORD=\(pw)"] }
-        args += [manager, "psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-p", String(port), "-d", "postgres", "-c", query]
+        args += [manager, "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-p", String(port), "-d", "postgres", "-c", query]
         args += user.map { ["-h", "127.0.0.1", "-U", $0] } ?? ["-h", "/data", "-U", "postgres"]
         return try docker.docker(args, timeout: 30)
     }
