@@ -87,6 +87,13 @@ final class StackPodTests: XCTestCase {
         XCTAssertEqual(try pod.value("select rolsuper::text || rolreplication::text from pg_roles where rolname = 'repl_user'"), "truetrue")
         XCTAssertTrue(try pod.value("select array_to_string(setconfig, ',') from pg_db_role_setting s join pg_roles r on r.oid = s.setrole where rolname = 'repl_user'").lowercased().contains("timezone=utc"))
 
+        // account modify (7 -> 1) and delete
+        ok(try pod.op("account", "modify", [("srv_opr_user_name", "dba_user"), ("srv_opr_privilege", "1")]), "account modify")
+        XCTAssertEqual(try pod.value("select rolsuper::text || rolcreatedb::text from pg_roles where rolname = 'dba_user'"), "falsetrue")
+        ok(try pod.op("account", "create", [("srv_opr_user_name", "tmp_user"), ("srv_opr_password", "Pw-tmp-Secret"), ("srv_opr_privilege", "1")]), "create tmp_user")
+        ok(try pod.op("account", "delete", [("srv_opr_user_name", "tmp_user")]), "account delete")
+        XCTAssertEqual(try pod.value("select count(*) from pg_roles where rolname = 'tmp_user'"), "0")
+
         // replication slot
         let slotVars = [("slot_unique_name", "ro-node-1"), ("service_type", "polardb_mpd_ro")]
         ok(try pod.op("replica", "create_replication", slotVars), "create_replication")
@@ -113,6 +120,10 @@ final class StackPodTests: XCTestCase {
         XCTAssertFalse(pod.answers)
         sleep(3)
         XCTAssertFalse(pod.answers, "the supervisor must keep the instance down while /data/ins_lock exists")
+        // grow_pfs with postgres down: success without action (disk name from cluster_custins_info)
+        let grow = try pod.op("hostins_ops", "grow_pfs", [("cluster_custins_info", #"{"polardb_mpd_rw":{"pc-1":{"volume_name":"vol1"}}}"#)])
+        ok(grow, "grow_pfs")
+        XCTAssertTrue(grow.stdout.contains("not running: nothing to do"), grow.stdout)
         ok(try pod.stack([("srv_opr_action", "unlock_start_instance"), ("srv_opr_host_ip", pod.hostIP)]), "unlock_start_instance")
         XCTAssertFalse(FileManager.default.fileExists(atPath: pod.data + "/ins_lock"))
         XCTAssertTrue(eventually(30) { pod.answers }, "the supervisor brings it back")
