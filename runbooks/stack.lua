@@ -74,6 +74,10 @@ stack_user.ensure(db_user, v.get("logic_ins_id"), {pgdata})
 local args = op[2] and op[2](v) or {}
 args.pgdata, args.db_user, args.port = pgdata, db_user, v.port()
 log.info(string.format("%s -> %s", key, op[1]))
-local result = polarrun.call(op[1], args)
+local ok, result = pcall(polarrun.call, op[1], args)
+if not ok then   -- the runbook's own message, without this file's position in front
+  local e = type(result) == "table" and result or {kind = "runtime", message = tostring(result)}
+  raise(e.kind or "runtime", e.message or tostring(result))
+end
 log.info(key .. " done")
 return result
