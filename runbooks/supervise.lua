@@ -10,9 +10,14 @@
 -- SIGTERM (docker/kubelet stop) is forwarded to postgres as SIGINT (fast shutdown); the
 -- supervisor then exits 0. A postmaster started outside the supervisor is watched, not
 -- doubled. Creates <log_dir>/pg_log -> <pgdata>/pg_log, and prepares the disk-full lock.
+-- In a PolarDB Stack pod (logic_ins_id in the environment) the database OS user gets the uid
+-- (logic_ins_id mod 10000) + 10000 first (lib/stack_user.lua). An empty data directory is
+-- waited for until install (setup_install_instance) has written its marker (lib/stack_install.lua).
 
 local instance = require("instance")
 local diskfull = require("diskfull")
+local stack_user = require("stack_user")
+local stack_install = require("stack_install")
 local p = instance.inputs {
   poll = {type = "number", default = 0.5, desc = "seconds between checks of the lock file"},
   restart_pause = {type = "number", default = 1, desc = "seconds to wait before starting postgres again (lets pg_ctl stop -w see it gone, and old backends release shared memory)"},
@@ -22,6 +27,20 @@ if not (p.poll > 0) or p.restart_pause < 0 then raise("usage", "poll must be > 0
 if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 local postgres = pg_bin("postgres", {bindir = p.bindir})
 trap_termination()
+
+-- the pod's database OS user, and an installed instance
+stack_user.ensure(p.db_user, env("logic_ins_id"), {p.pgdata})
+if not stack_install.installed(p.pgdata) then
+  log.info("waiting for the instance to be installed in " .. p.pgdata .. " (setup_install_instance)")
+  while not stack_install.installed(p.pgdata) do
+    if terminating() then
+      log.info("termination requested before install: supervisor exits")
+      return {status = 0, terminated = true}
+    end
+    sleep(p.poll)
+  end
+  log.info("the instance is installed")
+end
 
 -- logs: /log/pg_log -> /data/pg_log
 local pg_log = p.pgdata .. "/pg_log"

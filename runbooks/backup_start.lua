@@ -1,0 +1,37 @@
+-- backup_start: start a non-exclusive backup (PolarDB Stack backup/pre_action); prints one-line JSON {"status","msg",...}
+--
+-- Starts backup_session in the background (it holds the backup's session) and waits until the
+-- backup has started. Prints {"status":"success","msg":...,"start_lsn":...}; on failure
+-- {"status":"failed","msg":...} and exits 1. End it with backup_stop (post_action).
+local instance = require("instance")
+local p = instance.inputs {
+  label = {type = "string", default = "polarrun stack backup"},
+  timeout = {type = "integer", default = 600, desc = "seconds to wait for the backup to start (checkpoint)"},
+}
+local state = p.pgdata .. "/pgsql_tmp.polarrun_backup"   -- pgsql_tmp*: left out of base backups
+local function answer(status, msg, extra)
+  local t = {status = status, msg = msg}
+  for k, x in pairs(extra or {}) do t[k] = x end
+  print(json_encode(t))
+end
+local lock <close> = instance.exclusive(p)
+if fs.exists(state .. "/started.json") and not fs.exists(state .. "/stopped.json") then
+  answer("failed", "a backup is already in progress (" .. state .. ")")
+  raise("refused", "a backup is already in progress")
+end
+fs.remove(state, {recursive = true})
+fs.mkdir(state, {mode = "0700"})
+run({"sh", "-c", 'setsid "$@" >> "$LOG" 2>&1 < /dev/null &', "sh", polarrun.executable, "--log-stdout", "backup_session",
+     "pgdata=" .. p.pgdata, "port=" .. p.port, "state_dir=" .. state, "label=" .. p.label},
+    {env = {LOG = state .. "/session.log"}})
+local ok, err = pcall(wait_until, function()
+  return fs.exists(state .. "/started.json") or fs.exists(state .. "/error")
+end, p.timeout, 0.1)
+if ok and fs.exists(state .. "/started.json") then
+  local s = json_decode(fs.read(state .. "/started.json"))
+  answer("success", "backup started at " .. s.start_lsn, {start_lsn = s.start_lsn})
+  return s
+end
+local why = fs.read(state .. "/error") or tostring(err)
+answer("failed", (why:gsub("%s+$", "")))
+raise("backup", "the backup did not start: " .. why)

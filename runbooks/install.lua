@@ -1,0 +1,128 @@
+-- install: create the instance in an empty data directory (PolarDB Stack's setup_install_instance, local storage)
+--
+-- Checklist (idempotent: a finished install is left as it is; an interrupted one is redone or finished):
+--   1. nothing to do when <pgdata>/polarrun_installed exists (only the /log/pg_log link is checked)
+--   2. the data directory must be empty (apart from files polarrun itself leaves: .polarrun.lock,
+--      an empty pg_log, lost+found); a cluster already there without the marker is adopted
+--   3. initdb into <pgdata>/.polarrun_install as the database OS user (trust on the socket)
+--   4. postgresql.conf from the engine's config template (/postgresql.conf.sample), then the pod's
+--      settings (port, unix_socket_directories='.', logging to pg_log) and mycnf_dict on top
+--   5. pg_hba.conf: /etc/postgres/pg_hba.conf when the pod mounts one, else socket trust + md5
+--   6. move the files up into <pgdata> (PG_VERSION last), link /log/pg_log, write the marker last:
+--      the engine's supervisor starts postgres only then
+local instance = require("instance")
+local si = require("stack_install")
+local p = instance.inputs {
+  mycnf_dict = {type = "json", desc = "JSON object of parameters, values in postgresql.conf syntax"},
+  template = {type = "string", desc = "config template (default: /postgresql.conf.sample, else the engine's share/postgresql.conf.sample)"},
+  hba_override = {type = "string", default = "/etc/postgres/pg_hba.conf", desc = "pg_hba.conf used as it is when it exists"},
+  encoding = {type = "string", default = "UTF8"},
+  locale = {type = "string", default = "C"},
+}
+if p.mycnf_dict ~= nil and (type(p.mycnf_dict) ~= "table" or (next(p.mycnf_dict) ~= nil and #p.mycnf_dict > 0)) then
+  raise("usage", "mycnf_dict must be a JSON object of name -> value")
+end
+local pgdata = p.pgdata:gsub("/+$", "")
+local marker, work = pgdata .. "/" .. si.marker, pgdata .. "/" .. si.work
+local as_user = polarrun.is_root and p.db_user or nil
+
+local function link_logs()
+  local ok, err = pcall(function()
+    if not fs.is_dir(pgdata .. "/pg_log") then fs.mkdir(pgdata .. "/pg_log", {mode = "0700", owner = as_user}) end
+    if not fs.is_dir(p.log_dir) then fs.mkdir(p.log_dir) end
+    if fs.symlink(pgdata .. "/pg_log", p.log_dir .. "/pg_log") then log.info("linked " .. p.log_dir .. "/pg_log -> " .. pgdata .. "/pg_log") end
+  end)
+  if not ok then log.warn("could not link " .. p.log_dir .. "/pg_log: " .. tostring(err)) end
+end
+
+if not fs.is_dir(pgdata) then fs.mkdir(pgdata, {mode = "0700", owner = as_user}) end
+local lock <close> = instance.exclusive(p)
+
+-- 1. done before
+if fs.exists(marker) then
+  log.info("the instance in " .. pgdata .. " is installed already (" .. marker .. "): nothing to do")
+  link_logs()
+  return {installed = false, pgdata = pgdata}
+end
+
+-- 2. an instance moved up but no marker yet (interrupted after the move), or made another way
+if fs.exists(pgdata .. "/PG_VERSION") and not fs.exists(work) then
+  log.info(pgdata .. " already holds a cluster: adopting it")
+  link_logs()
+  fs.write(marker, "installed by polarrun run " .. polarrun.run_id .. "\n", {owner = as_user})
+  return {installed = false, adopted = true, pgdata = pgdata}
+end
+local ignorable = {[".polarrun.lock"] = true, ["lost+found"] = true, ["pg_log"] = true, [si.work] = true}
+for _, name in ipairs(fs.list(pgdata)) do
+  if not ignorable[name] or (name == "pg_log" and #fs.list(pgdata .. "/pg_log") > 0) then
+    raise("refused", pgdata .. " is not empty (" .. name .. "): refusing to install over it")
+  end
+end
+if fs.exists(work) then
+  log.warn("removing the work directory of an interrupted install: " .. work)
+  fs.remove(work, {recursive = true})
+end
+
+-- 3. initdb
+local initdb = pg_bin("initdb", {bindir = p.bindir})
+run({"chown", p.db_user, pgdata}, {quiet = true})
+run({"chmod", "0700", pgdata}, {quiet = true})
+log.info("step 1/4: initdb into " .. work)
+run({initdb, "-D", work, "-U", "postgres", "-E", p.encoding, "--locale=" .. p.locale,
+     "--auth-local=trust", "--auth-host=md5"}, {user = as_user, env = {LC_ALL = "C"}, stream = true})
+
+-- 4. postgresql.conf
+local template = p.template
+if not template then
+  local share = initdb:gsub("/bin/initdb$", "/share/postgresql.conf.sample")
+  for _, t in ipairs({"/postgresql.conf.sample", share, "/usr/share/postgresql/15/postgresql.conf.sample"}) do
+    if fs.exists(t) then template = t; break end
+  end
+end
+if template then
+  log.info("step 2/4: postgresql.conf from " .. template)
+  local text = fs.read(template)
+  if not text then raise("usage", "cannot read the config template " .. template) end
+  fs.write(work .. "/postgresql.conf", text, {mode = "0600", owner = as_user})
+else
+  log.warn("no config template found: keeping initdb's postgresql.conf")
+end
+local settings = {port = p.port, listen_addresses = "*", unix_socket_directories = ".",
+                  logging_collector = true, log_directory = "pg_log"}
+for k, val in pairs(p.mycnf_dict or {}) do settings[k] = val end
+local changed = conf_set(work .. "/postgresql.conf", settings)
+log.info("postgresql.conf: set " .. table.concat(changed, ", "))
+
+-- 5. pg_hba.conf
+local hba = fs.exists(p.hba_override) and fs.read(p.hba_override)
+if hba then
+  log.info("step 3/4: pg_hba.conf from " .. p.hba_override)
+else
+  log.info("step 3/4: pg_hba.conf: trust on the unix socket, md5 over TCP")
+  hba = table.concat({
+    "# written by polarrun install.lua (mount /etc/postgres/pg_hba.conf to replace it)",
+    "local   all          all                 trust",
+    "local   replication  all                 trust",
+    "host    all          all   0.0.0.0/0     md5",
+    "host    all          all   ::/0          md5",
+    "host    replication  all   0.0.0.0/0     md5",
+    "host    replication  all   ::/0          md5",
+  }, "\n") .. "\n"
+end
+fs.write(work .. "/pg_hba.conf", hba, {mode = "0600", owner = as_user})
+
+-- 6. move up (PG_VERSION last), link the logs, the marker last
+log.info("step 4/4: moving the instance into " .. pgdata)
+local names = {}
+for _, name in ipairs(fs.list(work)) do
+  if name ~= "PG_VERSION" then names[#names + 1] = work .. "/" .. name end
+end
+local argv = {"mv", "-t", pgdata}
+for _, n in ipairs(names) do argv[#argv + 1] = n end
+run(argv, {quiet = true})
+run({"mv", "-t", pgdata, work .. "/PG_VERSION"}, {quiet = true})
+fs.remove(work, {recursive = true})
+link_logs()
+fs.write(marker, "installed by polarrun run " .. polarrun.run_id .. "\n", {owner = as_user})
+log.info("instance installed in " .. pgdata .. " (port " .. p.port .. "); the supervisor starts it")
+return {installed = true, pgdata = pgdata, template = template}
