@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Usage: bench/build.sh [RUNS]   (default 3; run as root from anywhere)
+# Usage: bench/build.sh [RUNS] [IMAGE_YML TITLE]   (default 3; run as root from anywhere)
+#
+# IMAGE_YML (default Tests/Fixtures/build/image.yml) must use the fixture layout (engine/,
+# fixtures/, docker/ next to it); with it, TITLE names the section, e.g.
+#   bench/build.sh 3 examples/local/image.yml "engines on two branches"
 #
 # Image builds: polarrun's build.lua (first run: empty cache and no images; second run:
 # nothing changed) against bench/baseline-image-py.sh (what the original image.py did:
@@ -13,6 +17,15 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 runs=${1:-3}
+image_yml=${2:-Tests/Fixtures/build/image.yml}
+title=${3:-}
+heading="## Image builds${title:+: $title}"
+if [ -z "$title" ]; then
+    fixture_desc="Tests/Fixtures/build/image.yml — two
+engines on the same repository and branch"
+else
+    fixture_desc="$image_yml ($title)"
+fi
 
 echo "== building polarrun (release, static Swift runtime)"
 swift build -c release --static-swift-stdlib --product polarrun >/dev/null
@@ -34,7 +47,7 @@ mkdir -p "$fx/rootfs"
 scripts/make-engine-repo.sh "$fx/engine" >/dev/null
 cp -r scripts/fixtures "$fx/fixtures"
 cp -r docker "$fx/docker"
-cp Tests/Fixtures/build/image.yml "$fx/image.yml"
+cp "$image_yml" "$fx/image.yml"
 cp -a rootfs/. "$fx/rootfs/"
 cp "$bin" "$fx/polarrun"
 cp -r runbooks "$fx/runbooks"
@@ -74,12 +87,28 @@ r1=$(echo "scale=2; $mb1 / $mp1" | bc) r2=$(echo "scale=2; $mb2 / $mp2" | bc)
 cpus=$(nproc) when=$(date -u +%Y-%m-%d)
 dockerv=$("$docker" version --format '{{.Server.Version}}')
 
+if [ -z "$title" ]; then
+    why=$(cat <<'TXT'
+Where the time goes: on a first run both sides pay for the fixture's apt-get step once
+(polarrun builds the second engine of the same branch from the first one's layers rather
+than running the same steps twice at once) and polarrun shares one clone and uploads each
+image while the next one builds (the manager starts when its engine is built, not pushed).
+On a second run polarrun fetches into its mirror, finds each image's inputs (Dockerfile,
+build args, engine commit, context files, base image) unchanged and re-tags the existing
+image, then pushes the new tags (layers already in the registry); the baseline clones
+again and runs every build through Docker's layer cache.
+TXT
+)
+else
+    why="Where the time goes: the two engines are on different branches, so polarrun clones each once
+(from its mirror) and builds them at the same time, while the baseline clones per image and
+builds one after the other; on a second run polarrun re-tags the unchanged images."
+fi
 section=$(cat <<MD
-## Image builds
+$heading
 
-\`bench/build.sh $runs\` ($when, $cpus CPUs, Docker $dockerv, private dockerd + loopback
-docker-registry from scripts/docker-up.sh). Fixture: Tests/Fixtures/build/image.yml — two
-engines on the same repository and branch (scripts/make-engine-repo.sh; the fixture
+\`bench/build.sh $runs${title:+ $image_yml \"$title\"}\` ($when, $cpus CPUs, Docker $dockerv, private dockerd + loopback
+docker-registry from scripts/docker-up.sh). Fixture: $fixture_desc (scripts/make-engine-repo.sh; the fixture
 Dockerfile apt-installs Debian's PostgreSQL 15) and a manager FROM the release engine
 (docker/Dockerfile.manager), all three pushed. "First" starts with no images but the base
 image, an empty registry and no polarrun cache; "second" repeats it with nothing changed.
@@ -94,24 +123,17 @@ layer cache on its second run. Medians of $runs runs, seconds (wall clock):
 
 Every run: polarrun $(printf '%s/' "${p1[@]}")first, $(printf '%s/' "${p2[@]}")second; baseline $(printf '%s/' "${b1[@]}")first, $(printf '%s/' "${b2[@]}")second.
 
-Where the time goes: on a first run both sides pay for the fixture's apt-get step once
-(polarrun builds the second engine of the same branch from the first one's layers rather
-than running the same steps twice at once) and polarrun shares one clone and uploads each
-image while the next one builds (the manager starts when its engine is built, not pushed).
-On a second run polarrun fetches into its mirror, finds each image's inputs (Dockerfile,
-build args, engine commit, context files, base image) unchanged and re-tags the existing
-image, then pushes the new tags (layers already in the registry); the baseline clones
-again and runs every build through Docker's layer cache.
+$why
 MD
 )
 mkdir -p docs
 [ -f docs/bench.md ] || printf '# Benchmarks\n\nRun by hand; each section is written by its script.\n' >docs/bench.md
-python3 - "$section" <<'PY'
+python3 - "$section" "$heading" <<'PY'
 import re, sys
 path = "docs/bench.md"
 text = open(path).read()
 section = sys.argv[1].rstrip() + "\n"
-pat = re.compile(r"^## Image builds\n.*?(?=^## |\Z)", re.S | re.M)
+pat = re.compile("^" + re.escape(sys.argv[2]) + r"\n.*?(?=^## |\Z)", re.S | re.M)
 text = pat.sub(lambda m: section + "\n", text) if pat.search(text) else text.rstrip() + "\n\n" + section
 open(path, "w").write(text)
 PY

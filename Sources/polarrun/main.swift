@@ -105,7 +105,9 @@ struct PolarRunCommand: ParsableCommand {
             outcome = runtime.run(rb)
             if let f = outcome.failure {
                 var text = "polarrun: \(f.message)\n"
-                if f.kind != "usage" && !f.traceback.isEmpty { text += f.traceback + "\n" }
+                // a traceback helps with a runbook's own bug (a Lua error); a failure a primitive
+                // reported (SQL, process, lock …) already names its line, so it gets one on --verbose
+                if !f.traceback.isEmpty && (verbose || (f.kind == "runtime" && !logStdout)) { text += f.traceback + "\n" }
                 FileHandle.standardError.write(Data(text.utf8))
             } else if describe, case .string(let s) = outcome.result {
                 print(s)

@@ -52,6 +52,16 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("boom.lua:4"), r.stderr)
     }
 
+    func testPrimitiveFailureNamesItsLineAndTracebackOnlyWhenVerbose() throws {
+        let p = try runbook("fail.lua", "log.info('x')\nrun({'false'})\n")
+        let r = try polarrun([p])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("fail.lua:2: false exited with status 1"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("stack traceback"), r.stderr)
+        let v = try polarrun(["--verbose", p])
+        XCTAssertTrue(v.stderr.contains("stack traceback"), v.stderr)
+    }
+
     func testInputsAreValidatedBeforeAnything() throws {
         let marker = "\(dir)/marker"
         let p = try runbook("in.lua", """
