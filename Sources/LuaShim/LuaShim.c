@@ -54,7 +54,7 @@ void sl_push_function(lua_State *L, sl_swift_fn fn, void *box, sl_release_fn rel
 
 typedef struct { void *box; sl_release_fn release; } sl_objbox;
 
-static int sl_objbox_gc(lua_State *L) {
+int sl_object_gc(lua_State *L) {
     sl_objbox *b = lua_touserdata(L, 1);
     if (b && b->box) { b->release(b->box); b->box = NULL; }
     return 0;
@@ -64,7 +64,7 @@ void sl_push_object(lua_State *L, void *box, sl_release_fn release, const char *
     sl_objbox *b = lua_newuserdatauv(L, sizeof(sl_objbox), 0);
     b->box = box; b->release = release;
     if (luaL_newmetatable(L, mtname)) {
-        lua_pushcfunction(L, sl_objbox_gc);
+        lua_pushcfunction(L, sl_object_gc);
         lua_setfield(L, -2, "__gc");
     }
     lua_setmetatable(L, -2);

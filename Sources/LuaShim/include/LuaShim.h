@@ -26,6 +26,8 @@ void sl_push_function(lua_State *L, sl_swift_fn fn, void *box, sl_release_fn rel
 void sl_push_object(lua_State *L, void *box, sl_release_fn release, const char *mtname);
 /// The box of the object at `idx` if it is a userdata of metatable `mtname`, else NULL.
 void *sl_object_box(lua_State *L, int idx, const char *mtname);
+/// __gc of handles: calls the release function once and forgets the box.
+int sl_object_gc(lua_State *L);
 /// Forgets the box of the object at `idx` (after an explicit close) and returns it.
 void *sl_object_take(lua_State *L, int idx, const char *mtname);
 

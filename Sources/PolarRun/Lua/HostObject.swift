@@ -36,7 +36,7 @@ extension LuaState {
     private func ensureMetatable<T: HostObject>(_ type: T.Type) {
         guard luaL_newmetatable(L, T.metatableName) != 0 else { sl_pop(L, 1); return }
         lua_pushstring(L, "__gc")
-        sl_pushcfunction(L, objectGC)
+        sl_pushcfunction(L, sl_object_gc)
         lua_rawset(L, -3)
         // __close and close(): release now and forget the box, so __gc does nothing later
         let closer: HostFunction = { call in
@@ -63,16 +63,4 @@ extension LuaState {
         lua_rawset(L, -3)
         sl_pop(L, 1)
     }
-}
-
-/// __gc of handles: same as sl_objbox_gc, but reachable for our own metatables.
-private let objectGC: lua_CFunction = { L in
-    // Handles created by sl_push_object carry {box, release}; release through the box.
-    guard let p = lua_touserdata(L, 1) else { return 0 }
-    let pair = p.assumingMemoryBound(to: UnsafeMutableRawPointer?.self)
-    if let box = pair[0] {
-        pair[0] = nil
-        Unmanaged<ObjectBox>.fromOpaque(box).takeRetainedValue().object.close()
-    }
-    return 0
 }
