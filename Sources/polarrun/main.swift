@@ -14,7 +14,16 @@ struct PolarRunCommand: ParsableCommand {
         `--describe RUNBOOK` lists the inputs a runbook takes.
 
         Exit status: 0 success, 1 the runbook failed, 2 bad usage or invalid inputs \
-        (nothing was changed), 124 the --timeout passed.
+        (nothing was changed), 124 the --timeout passed, 128+N stopped by signal N.
+
+        Environment: POLARRUN_PATH (runbook directories), POLARRUN_RUNBOOKS (the bundled \
+        runbooks), PGDATA/PGHOST/PGPORT (the instance; default the socket in /data), \
+        POLARRUN_PG_BIN (engine programs), POLARRUN_DB_USER (database OS user, default \
+        postgres), POLARRUN_DOCKER and DOCKER_HOST (image builds), POLARRUN_LOG_MAX_BYTES \
+        and POLARRUN_LOG_KEEP (manager log rotation, 10 MiB x 15).
+
+        Documentation: docs/runbooks.md (writing runbooks), docs/primitives.md (the Lua \
+        API), docs/operations.md, docs/build.md, docs/stack.md.
 
         Examples:
           polarrun --list
