@@ -69,70 +69,22 @@ struct PolarRunCommand: ParsableCommand {
     @Argument(help: "Inputs for the runbook, as key=value.")
     var inputs: [String] = []
 
+    /// The parsed command line as plain values (the fast path builds the same).
+    var invocation: Invocation {
+        Invocation(list: list, describe: describe, json: json, dryRun: dryRun, timeout: timeout, logFile: logFile,
+                   verbose: verbose, quiet: quiet, logStdout: logStdout, runbook: runbook, inputs: inputs)
+    }
+
     mutating func validate() throws {
-        if let t = timeout, !(t > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
-        if !list && runbook == nil { throw ValidationError("name a runbook to run (or use --list)") }
-        for a in inputs {
-            guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
-                throw ValidationError("input '\(a)' is not key=value")
-            }
-            let key = a[..<eq]
-            guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }) else {
-                throw ValidationError("input name '\(key)' may only contain letters, digits, '_', '-' and '.'")
-            }
-        }
+        do { try invocation.validate() } catch let e as Invocation.UsageError { throw ValidationError(e.message) }
     }
 
     func run() throws {
-        var options = RunOptions()
-        var seen = Set<String>()
-        for a in inputs {
-            let eq = a.firstIndex(of: "=")!
-            let key = String(a[..<eq])
-            guard seen.insert(key).inserted else { throw ValidationError("input '\(key)' is given twice") }
-            options.params[key] = String(a[a.index(after: eq)...])
-        }
-        options.json = json
-        options.timeout = timeout
-        options.logFile = logFile
-        options.dryRun = dryRun
-        options.describeOnly = describe
-        options.logToStdout = logStdout
-        options.consoleLevel = verbose ? .debug : quiet ? .warning : .info
-
-        if list {
-            let path = SearchPath(environment: options.environment)
-            for rb in path.list() {
-                print(rb.name.padding(toLength: max(24, rb.name.count + 2), withPad: " ", startingAt: 0) + rb.summary)
-            }
-            return
-        }
-        let outcome: RunOutcome
-        do {
-            let runtime = try Runtime(options: options)
-            let rb = try runtime.searchPath.resolve(runbook!)
-            outcome = runtime.run(rb)
-            if let f = outcome.failure {
-                var text = "polarrun: \(f.message)\n"
-                // a traceback helps with a runbook's own bug (a Lua error); a failure a primitive
-                // reported (SQL, process, lock …) already names its line, so it gets one on --verbose
-                if !f.traceback.isEmpty && (verbose || (f.kind == "runtime" && !logStdout)) { text += f.traceback + "\n" }
-                FileHandle.standardError.write(Data(text.utf8))
-            } else if describe, case .string(let s) = outcome.result {
-                print(s)
-            } else if json {
-                let text = try JSON.encode(outcome.result, pretty: true)
-                print(runtime.secrets.mask(text))
-            }
-        } catch let e as HostError {
-            FileHandle.standardError.write(Data("polarrun: \(e.message)\n".utf8))
-            throw ExitCode(e.kind == "usage" ? 2 : 1)
-        }
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        let code = try invocation.execute()
+        if code != 0 { throw ExitCode(code) }
     }
 }
 
-/// ArgumentParser exits 64 for usage errors; polarrun promises 2.
 Host.installSignalHandlers()
 
 /// Invoked as `python SCRIPT` (a `python` symlink to polarrun in the manager image, so that
@@ -148,11 +100,18 @@ func commandLineArguments() -> [String] {
 }
 
 do {
-    var command = try PolarRunCommand.parseAsRoot(commandLineArguments())
+    let args = commandLineArguments()
+    // the common invocation skips ArgumentParser's start-up (see Invocation.fast)
+    if let fast = Invocation.fast(args), (try? fast.validate()) != nil {
+        let code = try fast.execute()
+        exit(code)
+    }
+    var command = try PolarRunCommand.parseAsRoot(args)
     try command.run()
 } catch let e as ExitCode {
     exit(e.rawValue)
 } catch {
+    // ArgumentParser exits 64 for usage errors; polarrun promises 2
     let code = PolarRunCommand.exitCode(for: error)
     if code == .success {
         PolarRunCommand.exit(withError: error)

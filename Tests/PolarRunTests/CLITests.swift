@@ -93,6 +93,25 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(ok.stdout.contains("\"on\" : true"), ok.stdout)
     }
 
+    /// The common invocation is parsed without ArgumentParser; both paths must agree.
+    func testFlagsWorkBeforeAndAfterTheRunbookAndUnknownFlagsAreUsageErrors() throws {
+        let p = try runbook("f.lua", "inputs { n = {type = 'integer'} }\nreturn {dry = polarrun.dry_run, n = params.n}")
+        for args in [["--dry-run", "--json", p, "n=1"], [p, "n=1", "--dry-run", "--json"], ["--json", "--timeout=5", p, "--dry-run", "n=1"],
+                     ["--timeout", "5", "--log-file", dir + "/l.log", p, "--json", "--dry-run", "n=1"]] {
+            let r = try polarrun(args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.all)")
+            XCTAssertTrue(r.stdout.contains("\"dry\" : true") && r.stdout.contains("\"n\" : 1"), "\(args): \(r.stdout)")
+        }
+        let unknown = try polarrun([p, "--frobnicate"])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.stderr.contains("--frobnicate"), unknown.stderr)
+        let badTimeout = try polarrun(["--timeout", "soon", p])
+        XCTAssertEqual(badTimeout.status, 2, badTimeout.all)
+        let twice = try polarrun([p, "n=1", "n=2"])
+        XCTAssertEqual(twice.status, 2)
+        XCTAssertTrue(twice.stderr.contains("given twice"), twice.stderr)
+    }
+
     func testDescribeListsInputs() throws {
         let p = try runbook("d.lua", "inputs { user = {type='string', required=true, desc='the role'} }\nerror('must not run')")
         let r = try polarrun(["--describe", p])

@@ -95,10 +95,11 @@ public final class LogSink {
     }
 
     public func emit(level: Logger.Level, where place: String, message: String, console: Bool = true) {
-        let text = secrets.mask(message).replacingOccurrences(of: "\n", with: "\n    ")
-        let line = "\(Self.timestamp()) \(Self.label(level)) \(runID) \(place) \(text)"
-        file?.write(line)
-        if console && level >= consoleLevel {
+        let toConsole = console && level >= consoleLevel
+        guard file != nil || toConsole else { return }   // debug events with no log file cost nothing
+        let text = secrets.mask(message).replacingAll("\n", with: "\n    ")
+        file?.write("\(Self.timestamp()) \(Self.label(level)) \(runID) \(place) \(text)")
+        if toConsole {
             let console = "\(Self.label(level)) \(place) \(text)\n"
             (consoleIsStdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(console.utf8))
         }
@@ -116,14 +117,19 @@ public final class LogSink {
         }
     }
 
-    /// UTC time with milliseconds, e.g. 2026-11-25T20:27:25.123Z.
+    /// UTC time with milliseconds, e.g. 2026-11-25T20:27:25.123Z (no String(format:): it costs
+    /// more than the rest of a log line).
     static func timestamp() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         var t = tm()
         var secs = ts.tv_sec
         gmtime_r(&secs, &t)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                      t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1_000_000)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):"
+            + "\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
     }
 }

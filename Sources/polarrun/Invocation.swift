@@ -1,0 +1,121 @@
+import Foundation
+import PolarRun
+
+/// One run of the command line, as plain values: what `PolarRunCommand` parses, and what
+/// `fast(_:)` builds directly for the common case.
+struct Invocation {
+    var list = false
+    var describe = false
+    var json = false
+    var dryRun = false
+    var timeout: Double? = nil
+    var logFile: String? = nil
+    var verbose = false
+    var quiet = false
+    var logStdout = false
+    var runbook: String? = nil
+    var inputs: [String] = []
+
+    struct UsageError: Error { let message: String }
+
+    /// Parses `[flags] RUNBOOK [key=value | flags ...]` without ArgumentParser, whose first
+    /// parse costs about 3 ms of protocol-conformance scans (callgrind: a third of a trivial
+    /// run). Only flags that `PolarRunCommand` defines are accepted; anything else (`--help`,
+    /// `--version`, `--list`, `--`, an unknown flag) returns nil and goes through ArgumentParser,
+    /// which stays the one definition users see.
+    static func fast(_ args: [String]) -> Invocation? {
+        var inv = Invocation()
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a.hasPrefix("-") {
+                switch a {
+                case "--json": inv.json = true
+                case "--dry-run": inv.dryRun = true
+                case "--verbose": inv.verbose = true
+                case "--quiet": inv.quiet = true
+                case "--log-stdout": inv.logStdout = true
+                case "--describe": inv.describe = true
+                case "--timeout", "--log-file":
+                    guard i + 1 < args.count else { return nil }
+                    i += 1
+                    if a == "--timeout" {
+                        guard let t = Double(args[i]) else { return nil }
+                        inv.timeout = t
+                    } else {
+                        inv.logFile = args[i]
+                    }
+                default:
+                    if a.hasPrefix("--timeout="), let t = Double(a.dropFirst(10)) { inv.timeout = t }
+                    else if a.hasPrefix("--log-file="), a.count > 11 { inv.logFile = String(a.dropFirst(11)) }
+                    else { return nil }
+                }
+            } else if inv.runbook == nil {
+                inv.runbook = a
+            } else {
+                inv.inputs.append(a)
+            }
+            i += 1
+        }
+        return inv.runbook == nil ? nil : inv
+    }
+
+    func validate() throws {
+        if let t = timeout, !(t > 0) { throw UsageError(message: "--timeout must be a positive number of seconds") }
+        if !list && runbook == nil { throw UsageError(message: "name a runbook to run (or use --list)") }
+        var seen = Set<Substring>()
+        for a in inputs {
+            guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
+                throw UsageError(message: "input '\(a)' is not key=value")
+            }
+            let key = a[..<eq]
+            guard key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }) else {
+                throw UsageError(message: "input name '\(key)' may only contain letters, digits, '_', '-' and '.'")
+            }
+            guard seen.insert(key).inserted else { throw UsageError(message: "input '\(key)' is given twice") }
+        }
+    }
+
+    /// Runs it (after `validate`); returns the exit status.
+    func execute() throws -> Int32 {
+        var options = RunOptions()
+        for a in inputs {
+            let eq = a.firstIndex(of: "=")!
+            options.params[String(a[..<eq])] = String(a[a.index(after: eq)...])
+        }
+        options.json = json
+        options.timeout = timeout
+        options.logFile = logFile
+        options.dryRun = dryRun
+        options.describeOnly = describe
+        options.logToStdout = logStdout
+        options.consoleLevel = verbose ? .debug : quiet ? .warning : .info
+
+        if list {
+            for rb in SearchPath(environment: options.environment).list() {
+                print(rb.name.padding(toLength: max(24, rb.name.count + 2), withPad: " ", startingAt: 0) + rb.summary)
+            }
+            return 0
+        }
+        do {
+            let runtime = try Runtime(options: options)
+            let rb = try runtime.searchPath.resolve(runbook!)
+            let outcome = runtime.run(rb)
+            if let f = outcome.failure {
+                var text = "polarrun: \(f.message)\n"
+                // a traceback helps with a runbook's own bug (a Lua error); a failure a primitive
+                // reported (SQL, process, lock …) already names its line, so it gets one on --verbose
+                if !f.traceback.isEmpty && (verbose || (f.kind == "runtime" && !logStdout)) { text += f.traceback + "\n" }
+                FileHandle.standardError.write(Data(text.utf8))
+            } else if describe, case .string(let s) = outcome.result {
+                print(s)
+            } else if json {
+                print(runtime.secrets.mask(try JSON.encode(outcome.result, pretty: true)))
+            }
+            return outcome.exitCode
+        } catch let e as HostError {
+            FileHandle.standardError.write(Data("polarrun: \(e.message)\n".utf8))
+            return e.kind == "usage" ? 2 : 1
+        }
+    }
+}
