@@ -13,6 +13,14 @@ if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not
 
 local lock <close> = instance.exclusive(p)
 log.info("stopping the instance in " .. p.pgdata .. " (" .. p.mode .. ")")
-local r = pg_ctl("stop", instance.ctl(p, {mode = p.mode, timeout = p.timeout}))
-log.info(r.changed and "stopped" or "already stopped")
-return {changed = r.changed, running = r.running}
+-- Wait for the postmaster we signal to exit, not for postmaster.pid to vanish: under the
+-- supervisor a new postmaster may already be starting (pg_ctl -w would then wait it out).
+local pid = instance.postmaster_pid(p)
+local r = pg_ctl("stop", instance.ctl(p, {mode = p.mode, timeout = p.timeout, wait = false}))
+if r.changed and pid then
+  wait_until(function() return not fs.exists("/proc/" .. pid) end, p.timeout, 0.1)
+end
+local now = instance.postmaster_pid(p)
+log.info(not r.changed and "already stopped"
+  or (now and now ~= pid) and ("stopped; the supervisor started it again (pid " .. now .. ")") or "stopped")
+return {changed = r.changed, running = now ~= nil and now ~= pid}

@@ -184,8 +184,8 @@ final class BuildTests: XCTestCase {
         let ctl = Repo.root + "/scripts/registry-ctl.sh"
         _ = try BuildFixture.dir()
         let tmp = try makeTempDir(self)
-        // registry-ctl and the background build run through system(3): Foundation's Process
-        // does not always return here when the child leaves a daemon (docker-registry) behind
+        // registry-ctl and the background build run through system(3): the build must go on in
+        // the background while the test restarts the registry
         func registry(_ action: String) -> Int32 { shell("'\(ctl)' '\(state)' \(action) >> '\(tmp)/registry-ctl.log' 2>&1") }
         defer { _ = registry("start") }
         let one = try BuildFixture.writeYAML("retry.yml", """

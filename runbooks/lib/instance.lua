@@ -64,6 +64,12 @@ function M.startup_log(p, given)
   return p.pgdata .. "/pg_log/startup.log"
 end
 
+--- The PID in <pgdata>/postmaster.pid (nil when there is none).
+function M.postmaster_pid(p)
+  local text = fs.read(p.pgdata .. "/postmaster.pid")
+  return text and tonumber(text:match("^(%d+)")) or nil
+end
+
 --- Whether the postmaster of this data directory is running.
 function M.running(p)
   return pg_ctl("status", M.ctl(p)).running

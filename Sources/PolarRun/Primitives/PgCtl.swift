@@ -88,7 +88,10 @@ extension Runtime {
             if let opts = try o.string("options") { args += ["-o", opts] }
         case "stop", "restart":
             if action == "stop" && !running { log(.info, "pg_ctl stop: not running"); return .record(["changed": false, "running": false]) }
-            args = [action, "-D", pgdata, "-m", mode, "-t", String(timeout), "-w"]
+            // stop {wait=false}: signal and return (pg_ctl -W); the caller waits its own way
+            let waitOption = try o.bool("wait") ?? true
+            let wait = action == "restart" || waitOption
+            args = [action, "-D", pgdata, "-m", mode, "-t", String(timeout), wait ? "-w" : "-W"]
             if action == "restart" {
                 if let l = try o.string("logfile") { args += ["-l", l] }
                 if let opts = try o.string("options") { args += ["-o", opts] }
