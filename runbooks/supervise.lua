@@ -72,6 +72,11 @@ while not terminating() do
   elseif instance.running(p) then
     once("foreign", "a postmaster started outside the supervisor runs in " .. p.pgdata .. ": watching it")
     sleep(p.poll)
+  elseif said == "foreign" then
+    -- it is gone: pause as after our own postgres, so `pg_ctl stop -w` sees it gone
+    said = nil
+    log.info(string.format("the postmaster started outside the supervisor is gone: starting postgres in %gs", p.restart_pause))
+    sleep(p.restart_pause)
   else
     said = nil
     starts = starts + 1

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 pid_t cs_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                long uid, long gid, const int fds[3], int *exec_errno) {
@@ -50,3 +51,16 @@ pid_t cs_spawn(const char *path, char *const argv[], char *const envp[], const c
 }
 
 int cs_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+pid_t cs_reap_orphan(const pid_t *keep, int nkeep) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    /* peek without reaping: a child we own must be reaped by the code that waits for it */
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return -1;
+    pid_t pid = info.si_pid;
+    if (pid == 0) return 0;
+    for (int i = 0; i < nkeep; i++) if (keep[i] == pid) return 0;
+    int st;
+    waitpid(pid, &st, 0);
+    return pid;
+}

@@ -223,6 +223,24 @@ final class CLITests: XCTestCase {
         XCTAssertLessThan(secs, 3)
     }
 
+    /// As a container's PID 1 (the engine's supervisor), polarrun inherits every orphan and
+    /// must reap them: a zombie postmaster still "exists" for pg_ctl.
+    func testAsPidOneOrphansAreReaped() throws {
+        let p = try runbook("init.lua", """
+        run({"sh", "-c", "sleep 0.3 & echo started"})   -- the sleep is orphaned to PID 1
+        sleep(1.5)
+        local zombies = 0
+        for _, n in ipairs(fs.list("/proc")) do
+          local st = n:match("^%d+$") and fs.read("/proc/" .. n .. "/stat")
+          if st and st:match("^%d+ %b() Z") then zombies = zombies + 1 end
+        end
+        return {pid1 = fs.read("/proc/self/stat"):match("^(%d+)") == "1", zombies = zombies}
+        """)
+        let r = try command(["unshare", "--pid", "--fork", "--mount-proc", Repo.binary, "--json", p])
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertTrue(r.stdout.contains("\"zombies\" : 0"), r.stdout)
+    }
+
     func testDryRunChangesNothing() throws {
         let target = "\(dir)/out.txt"
         let p = try runbook("w.lua", "fs.write('\(target)', 'x') lock_file('\(dir)/ins_lock') run({'touch', '\(dir)/t'}) return polarrun.dry_run")

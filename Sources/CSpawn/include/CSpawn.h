@@ -16,4 +16,9 @@ pid_t cs_spawn(const char *path, char *const argv[], char *const envp[], const c
 /// pipe2(fds, O_CLOEXEC).
 int cs_pipe(int fds[2]);
 
+/// Reaps one exited child whose pid is not in `keep` (their owners wait for them).
+/// Returns its pid, 0 when no such child has exited, -1 when there are no children.
+/// For PID 1 (a container entrypoint), which inherits every orphan of the container.
+pid_t cs_reap_orphan(const pid_t *keep, int nkeep);
+
 #endif

@@ -79,6 +79,7 @@ extension Runtime {
                     self.lua.markDeadlineHit()
                     throw HostError("timeout", "runbook deadline (--timeout) passed during sleep")
                 }
+                ChildRegistry.reapOrphans()
                 usleep(UInt32(min(0.05, max(0, end - sl_monotonic())) * 1_000_000))
             }
             return []

@@ -35,6 +35,16 @@ public struct ProcessResult {
 /// Children running now, so a signal to polarrun can take them down too.
 struct ChildRegistry {
     nonisolated(unsafe) static var pids = Set<pid_t>()
+
+    /// As PID 1 (the engine container's `polarrun supervise`), every orphan of the container
+    /// becomes our child: a postmaster started by `pg_ctl` in an `exec`, backends that outlive
+    /// their postmaster. Reap the ones we do not own, or they stay zombies, and a zombie
+    /// postmaster still "exists" for pg_ctl and /proc.
+    static func reapOrphans() {
+        guard getpid() == 1 else { return }
+        let keep = Array(pids)
+        while keep.withUnsafeBufferPointer({ cs_reap_orphan($0.baseAddress, Int32($0.count)) }) > 0 {}
+    }
 }
 
 /// Runs child processes with fork/exec (C), pipes and poll.
@@ -177,6 +187,7 @@ public enum Subprocess {
             if killedAt != nil && sl_now() - killedAt! > 5 { break }   // grandchildren holding the pipes
             // A daemon started by the child (pg_ctl start, a registry) may keep our pipes open
             // for ever: once the child itself has exited, take what is left and stop reading.
+            ChildRegistry.reapOrphans()
             if reaped == nil {
                 var st: Int32 = 0
                 if waitpid(pid, &st, WNOHANG) == pid { reaped = st; exitedAt = sl_now() }
