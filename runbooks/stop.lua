@@ -16,9 +16,13 @@ log.info("stopping the instance in " .. p.pgdata .. " (" .. p.mode .. ")")
 -- Wait for the postmaster we signal to exit, not for postmaster.pid to vanish: under the
 -- supervisor a new postmaster may already be starting (pg_ctl -w would then wait it out).
 local pid = instance.postmaster_pid(p)
+local visible = pid and fs.exists("/proc/" .. pid)   -- not when postgres runs in another PID namespace
 local r = pg_ctl("stop", instance.ctl(p, {mode = p.mode, timeout = p.timeout, wait = false}))
 if r.changed and pid then
-  wait_until(function() return not fs.exists("/proc/" .. pid) end, p.timeout, 0.1)
+  wait_until(function()
+    if visible then return not fs.exists("/proc/" .. pid) end
+    return instance.postmaster_pid(p) ~= pid           -- its pid file gone, or a new postmaster's
+  end, p.timeout, 0.1)
 end
 local now = instance.postmaster_pid(p)
 log.info(not r.changed and "already stopped"
