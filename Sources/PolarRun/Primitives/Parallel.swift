@@ -120,7 +120,7 @@ final class ChildProcess: HostObject {
         if p.input >= 0 { Foundation.close(p.input) }
         timeout = spec.timeout
         startedAt = sl_now()
-        ChildRegistry.pids.insert(pid)
+        ChildRegistry.insert(pid)
     }
 
     /// A dry run: the handle reports success at once.
@@ -205,7 +205,7 @@ final class ChildProcess: HostObject {
             if r == pid {
                 status = (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
                 exitedAt = sl_now()
-                ChildRegistry.pids.remove(pid)
+                ChildRegistry.remove(pid)
             }
         }
         if status == nil, let t = timeout, killedAt == nil, sl_now() - startedAt > t {
@@ -307,7 +307,7 @@ final class ChildProcess: HostObject {
             usleep(20_000)
         }
         if status == nil { kill(-pid, SIGKILL); kill(pid, SIGKILL); waitpid(pid, &st, 0); status = 128 + SIGKILL }
-        ChildRegistry.pids.remove(pid)
+        ChildRegistry.remove(pid)
         for fd in fds { Foundation.close(fd) }
         fds = []
         endedAt = sl_now()

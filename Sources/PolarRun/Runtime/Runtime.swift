@@ -46,8 +46,6 @@ public final class Runtime {
     public let runID: String
     /// The runbook being run (for `require` next to it and log locations).
     public private(set) var runbook: Runbook?
-    /// Child processes running now, killed when the deadline passes.
-    var children = ChildRegistry()
     /// Cached default SQL connections, keyed by connection string.
     var connections: [String: PGConnection] = [:]
     /// Set by `inputs{}` under `--describe`.

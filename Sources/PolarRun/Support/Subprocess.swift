@@ -32,9 +32,15 @@ public struct ProcessResult {
     public var forwarded: Int32 = 0
 }
 
-/// Children running now, so a signal to polarrun can take them down too.
+/// Children running now, so a signal to polarrun can take them down too. Locked: the host
+/// is single-threaded, but the test suite runs commands from several threads at once.
 struct ChildRegistry {
-    nonisolated(unsafe) static var pids = Set<pid_t>()
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var running = Set<pid_t>()
+
+    static var pids: Set<pid_t> { lock.withLock { running } }
+    static func insert(_ pid: pid_t) { lock.withLock { _ = running.insert(pid) } }
+    static func remove(_ pid: pid_t) { lock.withLock { _ = running.remove(pid) } }
 
     /// As PID 1 (the engine container's `polarrun supervise`), every orphan of the container
     /// becomes our child: a postmaster started by `pg_ctl` in an `exec`, backends that outlive
@@ -65,8 +71,8 @@ public enum Subprocess {
 
     public static func run(_ spec: ProcessSpec) throws -> ProcessResult {
         let p = try start(spec)
-        ChildRegistry.pids.insert(p.pid)
-        defer { ChildRegistry.pids.remove(p.pid) }
+        ChildRegistry.insert(p.pid)
+        defer { ChildRegistry.remove(p.pid) }
         return collect(pid: p.pid, out: p.out, err: p.err, input: p.input, spec: spec)
     }
 
