@@ -7,24 +7,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-30}
-bin=/usr/lib/postgresql/15/bin
-command -v hyperfine >/dev/null || { apt-get install -y hyperfine >/dev/null; }
-
-swift build -c release --static-swift-stdlib --product polarrun >/dev/null
-polarrun=$PWD/.build/release/polarrun
-
-tmp=$(mktemp -d /tmp/polarrun-bench.XXXXXX)
-chmod 755 "$tmp"
-cleanup() { runuser -u postgres -- "$bin/pg_ctl" stop -D "$tmp/pg" -m immediate >/dev/null 2>&1 || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-install -d -o postgres -g postgres -m 700 "$tmp/pg"
-runuser -u postgres -- "$bin/initdb" -D "$tmp/pg" -U postgres --auth-local=trust --no-sync >/dev/null
-printf "unix_socket_directories = '.'\nlisten_addresses = ''\nport = 5499\n" >> "$tmp/pg/postgresql.conf"
-runuser -u postgres -- "$bin/pg_ctl" start -D "$tmp/pg" -w -l "$tmp/pg/server.log" >/dev/null
+. bench/lib.sh
+bench_setup 5499
 
 printf -- '-- nothing\nreturn 1\n' > "$tmp/trivial.lua"
 printf -- 'return sql("select 1 as one")[1].one\n' > "$tmp/select1.lua"
-export PGHOST=$tmp/pg PGPORT=5499
 
 hyperfine --warmup 3 --runs "$runs" -N --export-json "$tmp/h.json" \
     -n trivial "$polarrun $tmp/trivial.lua" \

@@ -10,23 +10,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:-15}
-bin=/usr/lib/postgresql/15/bin
-command -v hyperfine >/dev/null || { apt-get install -y hyperfine >/dev/null; }
-
-swift build -c release --static-swift-stdlib --product polarrun >/dev/null
-polarrun=$PWD/.build/release/polarrun
+. bench/lib.sh
+bench_setup 5498
 runbooks=$PWD/runbooks
 
-tmp=$(mktemp -d /tmp/polarrun-bench.XXXXXX)
-chmod 755 "$tmp"
-cleanup() { runuser -u postgres -- "$bin/pg_ctl" stop -D "$tmp/pg" -m immediate >/dev/null 2>&1 || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-install -d -o postgres -g postgres -m 700 "$tmp/pg"
-runuser -u postgres -- "$bin/initdb" -D "$tmp/pg" -U postgres --auth-local=trust --no-sync >/dev/null
-printf "unix_socket_directories = '.'\nlisten_addresses = ''\nport = 5498\nfsync = off\n" >> "$tmp/pg/postgresql.conf"
-runuser -u postgres -- "$bin/pg_ctl" start -D "$tmp/pg" -w -l "$tmp/pg/server.log" >/dev/null
-
-export PGDATA=$tmp/pg PGHOST=$tmp/pg PGPORT=5498 POLARRUN_PG_BIN=$bin
+export PGDATA=$tmp/pg POLARRUN_PG_BIN=$bin
 pr() { "$polarrun" --quiet --log-file "$tmp/manager.log" "$@"; }
 q() { "$bin/psql" -X -U postgres -d postgres -Atqc "$1"; }
 pr "$runbooks/create_user.lua" user=app password=app-bench-pw privilege=1

@@ -4,16 +4,13 @@
 -- backup has started. Prints {"status":"success","msg":...,"start_lsn":...}; on failure
 -- {"status":"failed","msg":...} and exits 1. End it with backup_stop (post_action).
 local instance = require("instance")
+local backup = require("stack_backup")
 local p = instance.inputs {
   label = {type = "string", default = "polarrun stack backup"},
   timeout = {type = "integer", default = 600, desc = "seconds to wait for the backup to start (checkpoint)"},
 }
-local state = p.pgdata .. "/pgsql_tmp.polarrun_backup"   -- pgsql_tmp*: left out of base backups
-local function answer(status, msg, extra)
-  local t = {status = status, msg = msg}
-  for k, x in pairs(extra or {}) do t[k] = x end
-  print(json_encode(t))
-end
+local state = backup.state_dir(p)
+local answer = backup.answer
 local lock <close> = instance.exclusive(p)
 if fs.exists(state .. "/started.json") and not fs.exists(state .. "/stopped.json") then
   answer("failed", "a backup is already in progress (" .. state .. ")")

@@ -1,14 +1,11 @@
 -- backup_stop: stop the backup backup_start began (PolarDB Stack backup/post_action); prints one-line JSON {"status","msg",...}
 local instance = require("instance")
+local backup = require("stack_backup")
 local p = instance.inputs {
   timeout = {type = "integer", default = 600, desc = "seconds to wait for the backup to stop (WAL archived)"},
 }
-local state = p.pgdata .. "/pgsql_tmp.polarrun_backup"
-local function answer(status, msg, extra)
-  local t = {status = status, msg = msg}
-  for k, x in pairs(extra or {}) do t[k] = x end
-  print(json_encode(t))
-end
+local state = backup.state_dir(p)
+local answer = backup.answer
 local lock <close> = instance.exclusive(p)
 if not fs.exists(state .. "/started.json") then
   answer("failed", "no backup in progress")
