@@ -39,10 +39,11 @@ if #plan.images == 0 then
   return {images = {}}
 end
 
--- 2. A dry run prints the plan and stops here.
+-- 2. A dry run prints the plan (text, or the --json document) and stops here.
 if polarrun.dry_run then
-  imageplan.print(plan)
-  return {dry_run = true, images = #plan.images}
+  local shown = imageplan.show(plan)
+  shown.dry_run = true
+  return shown
 end
 
 -- 3. Fetch the engine sources: one shallow clone per repository and branch, through mirrors.
@@ -51,7 +52,7 @@ local ok, err = pcall(function()
   imageplan.tag_engines(plan)                -- version, release date, commit → tags
 end)
 if not ok then fs.remove(plan.work_dir, {recursive = true}); error(err, 0) end
-imageplan.print(plan)
+imageplan.log(plan)
 
 -- 4. Build: engines in parallel, each manager as soon as its engine is done; push when asked.
 local results = imagebuild.run(plan)

@@ -92,7 +92,13 @@ struct Invocation {
         options.consoleLevel = verbose ? .debug : quiet ? .warning : .info
 
         if list {
-            for rb in SearchPath(environment: options.environment).list() {
+            let path = SearchPath(environment: options.environment)
+            let found = path.list()
+            if found.isEmpty {
+                FileHandle.standardError.write(Data("polarrun: no runbooks found; \(path.whereLooked). \(SearchPath.howToSet)\n".utf8))
+                return 1
+            }
+            for rb in found {
                 print(rb.name.padding(toLength: max(24, rb.name.count + 2), withPad: " ", startingAt: 0) + rb.summary)
             }
             return 0

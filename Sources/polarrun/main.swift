@@ -20,7 +20,8 @@ struct PolarRunCommand: ParsableCommand {
         runbooks), PGDATA/PGHOST/PGPORT (the instance; default the socket in /data), \
         POLARRUN_PG_BIN (engine programs), POLARRUN_DB_USER (database OS user, default \
         postgres), POLARRUN_DOCKER and DOCKER_HOST (image builds), POLARRUN_LOG_MAX_BYTES \
-        and POLARRUN_LOG_KEEP (manager log rotation, 10 MiB x 15).
+        and POLARRUN_LOG_KEEP (manager log rotation, 10 MiB x 15), POLARRUN_PROGRESS \
+        (0/1: live progress lines of image builds; default on when stdout and stderr are terminals).
 
         Documentation: docs/runbooks.md (writing runbooks), docs/primitives.md (the Lua \
         API), docs/operations.md, docs/build.md, docs/stack.md.

@@ -259,20 +259,37 @@ final class BuildTests: XCTestCase {
         let r = try BuildFixture.build(Repo.root + "/image.yml", cache: tmp + "/cache", docker: nil, dryRun: true,
                                        ["registry=registry.example.com:5000/team", "result=\(tmp)/r"])
         XCTAssertEqual(r.status, 0, r.all)
-        let out = r.stderr
-        XCTAssertTrue(out.contains("https://github.com/ApsaraDB/PolarDB-for-PostgreSQL.git POLARDB_11_STABLE → clone a new mirror (for polardb_pg_engine_test, polardb_pg_engine_release)"), out)
-        XCTAssertTrue(out.contains("1. polardb_pg_engine_test (engine) → registry.example.com:5000/team/polardb_pg/polardb_pg_engine_test:VERSION.YYYYMMDD.COMMIT."), out)
-        XCTAssertTrue(out.contains("3. polardb_pg_manager (manager) → registry.example.com:5000/team/polardb_pg/polardb_pg_manager:"), out)
-        XCTAssertTrue(out.contains("after polardb_pg_engine_release (FROM it)"), out)
+        // the plan is for reading: plain text on stdout, no log-line prefixes
+        let out = r.stdout
+        XCTAssertTrue(out.hasPrefix("Plan for \(Repo.root)/image.yml: 3 images, up to 2 built at once"), out)
+        XCTAssertTrue(out.contains("  https://github.com/"), out)
+        XCTAssertTrue(out.contains("for polardb_pg_engine_test, polardb_pg_engine_release\n    clone a new mirror"), out)
+        XCTAssertTrue(out.range(of: #"1\. polardb_pg_engine_test +engine +registry\.example\.com:5000/team/polardb_pg/polardb_pg_engine_test:VERSION\.YYYYMMDD\.COMMIT\."#, options: .regularExpression) != nil, out)
+        XCTAssertTrue(out.range(of: #"3\. polardb_pg_manager +manager +registry\.example\.com:5000/team/polardb_pg/polardb_pg_manager:"#, options: .regularExpression) != nil, out)
+        XCTAssertTrue(out.contains("FROM        the image polardb_pg_engine_release (built first)"), out)
         XCTAssertTrue(out.contains("POLAR_SOURCE_DIR=/home/postgres/polardb_pg"), out)
-        XCTAssertTrue(out.contains("push: no (image.yml push: false)"), out)
-        XCTAssertTrue(out.contains("base debian:bookworm"), out)
+        XCTAssertTrue(out.contains("push        no (image.yml push: false)"), out)
+        XCTAssertTrue(out.contains("FROM        debian:bookworm"), out)
+        XCTAssertFalse(out.contains("INFO "), out)
+        XCTAssertFalse(r.stderr.contains("polardb_pg_manager"), "the plan is not also in the console log:\n" + r.stderr)
+
+        // --json --dry-run: the plan as one JSON document, nothing else on stdout
+        let j = try BuildFixture.build(Repo.root + "/image.yml", cache: tmp + "/cache", docker: nil, dryRun: true,
+                                       ["registry=registry.example.com:5000/team", "result=\(tmp)/r"], json: true)
+        XCTAssertEqual(j.status, 0, j.all)
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any], j.stdout)
+        XCTAssertEqual(doc["dry_run"] as? Bool, true)
+        let imgs = try XCTUnwrap(doc["images"] as? [[String: Any]])
+        XCTAssertEqual(imgs.map { $0["id"] as? String }, ["polardb_pg_engine_test", "polardb_pg_engine_release", "polardb_pg_manager"])
+        XCTAssertEqual(imgs[2]["after"] as? String, "polardb_pg_engine_release")
+        XCTAssertEqual(imgs[0]["push"] as? Bool, false)
+        XCTAssertTrue((imgs[0]["image"] as? String ?? "").hasPrefix("registry.example.com:5000/team/polardb_pg/polardb_pg_engine_test:"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/cache"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/r"))
 
         // push= overrides image.yml, and says so
         let p = try BuildFixture.build(Repo.root + "/image.yml", cache: tmp + "/cache", docker: nil, dryRun: true, ["push=true"])
-        XCTAssertTrue(p.stderr.contains("push: yes (input push=true)"), p.stderr)
+        XCTAssertTrue(p.stdout.contains("push        yes (input push=true)"), p.stdout)
     }
 
     func testD_DryRunAfterAFetchShowsTheCommitFromTheMirror() throws {
@@ -283,8 +300,9 @@ final class BuildTests: XCTestCase {
         let r = try BuildFixture.build(dir + "/image.yml", cache: tmp + "/cache", docker: nil, dryRun: true)
         XCTAssertEqual(r.status, 0, r.all)
         let commit = try command(["git", "-C", dir + "/engine", "rev-parse", "HEAD"]).stdout.prefix(8)
-        XCTAssertTrue(r.stderr.contains("last fetched at \(commit)"), r.stderr)
-        XCTAssertTrue(r.stderr.contains(":11.9.20200813." + commit), r.stderr)   // version from the mirror; date of the clone unknown → commit date
+        XCTAssertTrue(r.stdout.contains("at \(commit)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("fetch into mirror \(mirror)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains(":11.9.20200813." + commit), r.stdout)   // version from the mirror; date of the clone unknown → commit date
     }
 
     // MARK: bad image files
@@ -351,6 +369,9 @@ final class BuildTests: XCTestCase {
             Bad(name: "result-type", yaml: "result: [a]\n" + images(e), expect: ["top-level key 'result' must be a file name"]),
             Bad(name: "all-at-once", yaml: images(edit(e, "type: engine", "type: db"), edit(edit(m, "engine_image_id: e", "engine_image_id: zz"), "Dockerfile.manager", "Nope")),
                 expect: ["has 3 problems", "key 'type' must be 'engine' or 'manager'", "Nope does not exist", "no image has id 'zz'"]),
+            Bad(name: "rootfs-missing-input", yaml: images(e, m), expect: ["rootfs /nonexistent/rootfs does not exist (input rootfs=)", "the Dockerfiles of e, m copy rootfs/"], args: ["rootfs=/nonexistent/rootfs"]),
+            Bad(name: "rootfs-file-input", yaml: images(e), expect: ["rootfs \(Repo.root)/README.md is not a directory"], args: ["rootfs=\(Repo.root)/README.md"]),
+            Bad(name: "rootfs-without-entry-point-input", yaml: images(e, m), expect: ["image 'm': rootfs \(Repo.root)/docker has no executable docker_script/entry_point.py, the entry point PolarDB Stack runs in a manager image"], args: ["rootfs=\(Repo.root)/docker"]),
             Bad(name: "parallel-zero", yaml: images(e), expect: ["input 'parallel' must be at least 1"], args: ["parallel=0"]),
             Bad(name: "registry-input", yaml: images(e), expect: ["input 'registry': 'bad host:1/x' is not host[:port][/namespace]"], args: ["registry=bad host:1/x"]),
             Bad(name: "dynamic-binary", yaml: images(e), expect: ["loads the Swift runtime (libswiftCore.so)", "--static-swift-stdlib"], args: ["polarrun_binary=\(Repo.binary)"]),
@@ -377,6 +398,22 @@ final class BuildTests: XCTestCase {
             if c.status == 2 && !c.name.hasSuffix("-input") && c.args.isEmpty { XCTAssertTrue(r.stderr.contains("nothing was cloned or built"), "\(c.name): \(r.stderr)") }
         }
         _ = dir
+    }
+
+    /// The README's first command once failed at step 12 of the manager's docker build: the
+    /// demo's image.yml had no rootfs/ beside it. That is refused before anything is cloned.
+    func testE_WithoutARootfsNextToImageYmlTheBuildIsRefusedUpFront() throws {
+        let tmp = try makeTempDir(self)
+        let yml = try BuildFixture.writeYAML("no-rootfs.yml", Self.images(Self.engine, Self.manager))
+        for dry in [true, false] {
+            let r = try BuildFixture.build(yml, cache: tmp + "/cache", docker: nil, dryRun: dry, ["result=\(tmp)/r"], rootfs: nil)
+            XCTAssertEqual(r.status, 2, r.all)
+            let here = (yml as NSString).deletingLastPathComponent + "/rootfs"
+            XCTAssertTrue(r.stderr.contains("rootfs \(here) does not exist (the default: rootfs/ next to image.yml; set rootfs=DIR"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("nothing was cloned or built"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/cache"), "the cache was touched")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: tmp + "/r"), "results were written")
+        }
     }
 
     func testE_UnknownKeysAreWarningsAndRPMKeysAreAcceptedButIgnored() throws {

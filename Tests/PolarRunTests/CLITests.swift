@@ -127,6 +127,19 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("mine.lua") && r.stdout.contains("does my thing"), r.stdout)
     }
 
+    /// A newcomer whose search path finds nothing is told where polarrun looked and what to set.
+    func testListWithNoRunbooksSaysWhereItLookedAndHowToSetThePath() throws {
+        let empty = try makeTempDir(self)
+        let r = try polarrun(["--list"], env: ["POLARRUN_PATH": "/nonexistent/runbooks", "POLARRUN_RUNBOOKS": empty])
+        XCTAssertEqual(r.status, 1, r.all)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertTrue(r.stderr.contains("no runbooks found; looked in /nonexistent/runbooks (does not exist), \(empty)."), r.stderr)
+        XCTAssertTrue(r.stderr.contains("Set POLARRUN_PATH=DIR[:DIR...]") && r.stderr.contains("POLARRUN_RUNBOOKS=DIR"), r.stderr)
+        let n = try polarrun(["no_such_runbook"], env: ["POLARRUN_PATH": "", "POLARRUN_RUNBOOKS": empty])
+        XCTAssertEqual(n.status, 2, n.all)
+        XCTAssertTrue(n.stderr.contains("runbook 'no_such_runbook' not found: not a file, and looked in \(empty)"), n.stderr)
+    }
+
     func testRequireFindsLibModules() throws {
         try write("local M = {} function M.twice(x) return 2 * x end return M", to: "\(dir)/lib/util.lua")
         let p = try runbook("use.lua", "return require('util').twice(21)")

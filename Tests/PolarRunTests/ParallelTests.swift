@@ -23,6 +23,45 @@ final class ParallelTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("inside x"), r.stderr)
     }
 
+    /// On a terminal a long child is one live line (state, step n/m, elapsed, latest output)
+    /// instead of every line; the manager log still has every line, and a failed child's whole
+    /// output is printed. Not on a terminal (CI, the Stack): plain lines, as before.
+    func testProgressBoardOnATerminalPlainLinesOtherwise() throws {
+        let dir = try makeTempDir(self)
+        let source = """
+        local ok = spawn({"sh", "-c", "echo 'Step 1/2 : FROM x'; sleep 0.3; echo 'Step 2/2 : RUN y'; echo done-line"}, {prefix = "img-ok", progress = "building"})
+        local bad = spawn({"sh", "-c", "echo 'Step 1/3 : FROM x'; echo broken-line >&2; sleep 0.2; exit 4"}, {prefix = "img-bad", progress = "building"})
+        ok:wait(); bad:wait()
+        print("after")
+        """
+        try write(source, to: dir + "/p.lua")
+        let forced = try polarrun(["--log-file", dir + "/board.log", dir + "/p.lua"], env: ["POLARRUN_PROGRESS": "1"], timeout: 60)
+        XCTAssertEqual(forced.status, 0, forced.all)
+        XCTAssertTrue(forced.stderr.contains("\u{1B}[J"), "the board redraws in place:\n" + forced.stderr)
+        XCTAssertTrue(forced.stderr.range(of: #"img-ok +building +step 1/2 +[0-9.]+s  Step 1/2 : FROM x"#, options: .regularExpression) != nil, forced.stderr)
+        XCTAssertTrue(forced.stderr.range(of: #"img-bad +failed"#, options: .regularExpression) != nil, forced.stderr)
+        XCTAssertTrue(forced.stderr.range(of: #"img-ok +done +step 2/2"#, options: .regularExpression) != nil, forced.stderr)
+        XCTAssertFalse(forced.stderr.contains("[img-ok] done-line"), "a line of a board task is not printed as a log line")
+        XCTAssertTrue(forced.stderr.contains("---- output of img-bad (failed, exit status 4) ----\nStep 1/3 : FROM x\nbroken-line\n"), forced.stderr)
+        XCTAssertFalse(forced.stderr.contains("---- output of img-ok"), forced.stderr)
+        XCTAssertEqual(forced.stdout, "after\n")
+        let log = read(dir + "/board.log")
+        for line in ["[img-ok] Step 1/2 : FROM x", "[img-ok] Step 2/2 : RUN y", "[img-ok] done-line", "[img-bad] broken-line"] {
+            XCTAssertTrue(log.contains(line), "manager log lacks \(line):\n\(log)")
+        }
+
+        // pipes, no terminal: every line printed as a log line, no escape sequences
+        let plain = try polarrun([dir + "/p.lua"], timeout: 60)
+        XCTAssertEqual(plain.status, 0, plain.all)
+        XCTAssertFalse(plain.stderr.contains("\u{1B}["), plain.stderr)
+        XCTAssertTrue(plain.stderr.contains("[img-ok] Step 2/2 : RUN y") && plain.stderr.contains("[img-bad] broken-line"), plain.stderr)
+
+        // a real terminal (script(1) gives the run a pty): the board is on by itself
+        let tty = try command(["script", "-qec", "\(Repo.binary) \(dir)/p.lua", "/dev/null"], env: ["TERM": "xterm"], timeout: 60)
+        XCTAssertEqual(tty.status, 0, tty.all)
+        XCTAssertTrue(tty.stdout.contains("\u{1B}[J") && tty.stdout.contains("---- output of img-bad"), tty.stdout)
+    }
+
     func testSpawnRunsChildrenAtOnceAndWaitAnyReturnsTheFirstToFinish() throws {
         let r = try runLua("""
         local t0 = now()

@@ -75,7 +75,8 @@ local function stage(plan, it)
   if it.type == "engine" then
     link_or_copy(it.source.dir, ctx .. "/src")
   end
-  if fs.is_dir(plan.rootfs) then link_or_copy(plan.rootfs, ctx .. "/rootfs") else fs.mkdir(ctx .. "/rootfs") end
+  -- "/." so that a rootfs reached through a symbolic link is copied, not the link
+  if fs.is_dir(plan.rootfs) then link_or_copy(plan.rootfs .. "/.", ctx .. "/rootfs") else fs.mkdir(ctx .. "/rootfs") end
   if it.type == "engine" then
     local t = it.img.engine_config_template
     fs.copy(it.source.dir .. "/" .. t, ctx .. "/rootfs/" .. t:match("[^/]+$"))
@@ -116,7 +117,7 @@ local function push(plan, it, t0)
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local r = jobs.exec({plan.docker, "push", it.full}, {prefix = it.id, since = t0, quiet = true})
+    local r = jobs.exec({plan.docker, "push", it.full}, {prefix = it.id, since = t0, quiet = true, progress = "pushing"})
     local digest = r.ok and r.stdout:match("digest: (sha256:%x+)")
     if digest then
       log.info(string.format("[%s] pushed %s %s (attempt %d)", it.id, it.full, digest, attempt))
@@ -170,7 +171,8 @@ local function build_step(plan, it, done)
     for _, k in ipairs(sorted(it.labels)) do argv[#argv + 1] = "--label"; argv[#argv + 1] = k .. "=" .. it.labels[k] end
     argv[#argv + 1] = ctx
     log.info(string.format("[%s] building %s from %s", it.id, it.full, it.dockerfile))
-    local r = jobs.exec(argv, {prefix = it.id, since = t0, timeout = plan.params.build_timeout, quiet = true})
+    local r = jobs.exec(argv, {prefix = it.id, since = t0, timeout = plan.params.build_timeout, quiet = true,
+                                progress = "building"})
     if not r.ok then
       out.status = "build_failed"
       raise("docker", string.format("docker build of %s failed (%s):\n%s", it.full,

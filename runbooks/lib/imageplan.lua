@@ -3,7 +3,7 @@
 --
 --   local plan = imageplan.make(spec, params)   -- raises usage errors (bad inputs, binary)
 --   imageplan.tag_engines(plan)                 -- once the sources are fetched
---   imageplan.print(plan)
+--   imageplan.show(plan)
 
 local naming = require("imagename")
 local imagesource = require("imagesource")
@@ -56,6 +56,56 @@ function M.check_binary(path)
       .. "    and pass polarrun_binary=.build/release/polarrun", path, lib)
   end
   return nil
+end
+
+--- Whether a Dockerfile copies the staged rootfs/ into the image (COPY or ADD with rootfs as a source).
+function M.copies_rootfs(dockerfile)
+  for line in (fs.read(dockerfile) or ""):gmatch("[^\n]+") do
+    local verb, rest = line:match("^%s*(%a+)%s+(.*)$")
+    verb = verb and verb:upper()
+    if (verb == "COPY" or verb == "ADD") and not rest:find("%-%-from=") then
+      local words = {}
+      for w in rest:gmatch("%S+") do if w:sub(1, 2) ~= "--" then words[#words + 1] = w end end
+      for i = 1, #words - 1 do   -- the last word is the destination
+        if words[i]:match("^%.?/?rootfs/?$") then return true end
+      end
+    end
+  end
+  return false
+end
+
+-- The Stack entry point a manager image must carry: PolarDB Stack runs it in every call.
+M.stack_entry_point = "docker_script/entry_point.py"
+
+--- Problems with the rootfs the images would get, found before anything is cloned or built:
+--- a Dockerfile that copies rootfs/ needs the directory, and a manager needs the Stack entry point in it.
+function M.check_rootfs(plan, given)
+  local how = given and "(input rootfs=)" or
+              "(the default: rootfs/ next to image.yml; set rootfs=DIR, e.g. the polarrun repository's rootfs/)"
+  local problems, copies = {}, {}
+  for _, it in ipairs(plan.images) do
+    if M.copies_rootfs(it.dockerfile) then copies[#copies + 1] = it end
+  end
+  if #copies == 0 then return problems end
+  if fs.exists(plan.rootfs) and not fs.is_dir(plan.rootfs) then
+    return {"rootfs " .. plan.rootfs .. " is not a directory " .. how}
+  end
+  if not fs.is_dir(plan.rootfs) then
+    local ids = {}
+    for _, it in ipairs(copies) do ids[#ids + 1] = it.id end
+    return {string.format("rootfs %s does not exist %s, and the Dockerfiles of %s copy rootfs/",
+                          plan.rootfs, how, table.concat(ids, ", "))}
+  end
+  for _, it in ipairs(copies) do
+    local entry = plan.rootfs .. "/" .. M.stack_entry_point
+    local st = it.type == "manager" and fs.stat(entry)
+    if it.type == "manager" and not (st and st.type == "file" and st.mode & 0x49 == 0x49) then
+      problems[#problems + 1] = string.format(
+        "image '%s': rootfs %s has no executable %s, the entry point PolarDB Stack runs in a manager image %s",
+        it.id, plan.rootfs, M.stack_entry_point, how)
+    end
+  end
+  return problems
 end
 
 --- Builds the plan from the validated spec and the runbook's inputs.
@@ -128,9 +178,7 @@ function M.make(spec, p)
     if not p.runbooks_dir or not fs.is_dir(p.runbooks_dir .. "/lib") then
       problems[#problems + 1] = "runbooks_dir " .. tostring(p.runbooks_dir) .. " is not a runbooks directory (with lib/)"
     end
-    if fs.exists(plan.rootfs) and not fs.is_dir(plan.rootfs) then
-      problems[#problems + 1] = "rootfs " .. plan.rootfs .. " is not a directory"
-    end
+    for _, why in ipairs(M.check_rootfs(plan, p.rootfs ~= nil)) do problems[#problems + 1] = why end
   end
   if #problems > 0 then
     raise("usage", "cannot build (nothing was cloned or built):\n  - " .. table.concat(problems, "\n  - "))
@@ -216,39 +264,85 @@ local function sorted(t)
   return keys
 end
 
---- Logs the plan (the dry run's output).
-function M.print(plan)
-  local L = log.info
-  L(string.format("plan for %s: %d image%s, up to %d built at once, cache %s", plan.spec.path, #plan.images,
-                  #plan.images == 1 and "" or "s", plan.parallel, plan.cache_dir))
+--- The plan as data: what `--json --dry-run` prints and what the text plan is made from.
+function M.describe(plan)
+  local doc = {image_file = plan.spec.path, parallel = plan.parallel, cache_dir = plan.cache_dir,
+               skipped = {}, sources = {}, images = {}, result = plan.result, result_json = plan.result_json}
   for _, img in ipairs(plan.spec.images) do
-    if not img.enable then L(string.format("  skip %s: enable: false", img.id)) end
+    if not img.enable then doc.skipped[#doc.skipped + 1] = img.id end
   end
-  L("engine sources (one shallow clone per repository and branch, through a mirror):")
   for _, s in ipairs(plan.sources) do
+    local src = {url = s.url, branch = s.branch, images = s.images}
     if s.dir then
-      L(string.format("  %s %s at %s, version %s (for %s): %s", s.url, s.branch, s.commit:sub(1, 12), s.version,
-                      table.concat(s.images, ", "), s.how))
+      src.commit, src.version, src.how = s.commit, s.version, s.how
     else
       local peek = imagesource.peek(s, plan.cache_dir)
-      if peek then s.commit, s.version, s.release_date = peek.commit, peek.version, peek.release_date end
-      L(string.format("  %s %s → %s (for %s)%s", s.url, s.branch,
-                      peek and ("fetch into mirror " .. peek.mirror .. ", last fetched at " .. peek.commit:sub(1, 12)) or "clone a new mirror",
-                      table.concat(s.images, ", "), peek and "" or "; commit and version are known after the clone"))
+      if peek then
+        s.commit, s.version, s.release_date = peek.commit, peek.version, peek.release_date
+        src.commit, src.version, src.how = peek.commit, peek.version, "fetch into mirror " .. peek.mirror
+      else
+        src.how = "clone a new mirror (commit and version are known after the clone)"
+      end
     end
+    doc.sources[#doc.sources + 1] = src
   end
-  for _, it in ipairs(plan.images) do finish_item(plan, it) end
-  L("images, in order (engines in parallel; each manager starts when its engine is done):")
   for n, it in ipairs(plan.images) do
-    L(string.format("  %d. %s (%s) → %s", n, it.id, it.type, it.full))
-    L(string.format("       Dockerfile %s, base %s", it.dockerfile, it.labels["org.opencontainers.image.base.name"]))
-    if it.type == "manager" then L("       after " .. it.engine_id .. " (FROM it)") end
-    local args = {}
-    for _, k in ipairs(sorted(it.build_args)) do args[#args + 1] = k .. "=" .. it.build_args[k] end
-    L("       build args: " .. table.concat(args, " "))
-    L(string.format("       push: %s (%s)", it.push and "yes" or "no", it.push_why))
+    finish_item(plan, it)
+    doc.images[n] = {
+      id = it.id, type = it.type, image = it.full, dockerfile = it.dockerfile,
+      base = it.labels["org.opencontainers.image.base.name"], after = it.engine_id,
+      build_args = it.build_args, push = it.push, push_why = it.push_why,
+    }
   end
-  L(string.format("results: %s and %s", plan.result, plan.result_json))
+  return doc
+end
+
+--- The plan as text for reading: a header, the sources, then one block per image in build order.
+function M.render(doc)
+  local out = {string.format("Plan for %s: %d image%s, up to %d built at once (cache %s)", doc.image_file,
+                             #doc.images, #doc.images == 1 and "" or "s", doc.parallel, doc.cache_dir)}
+  local function add(fmt, ...) out[#out + 1] = string.format(fmt, ...) end
+  if #doc.skipped > 0 then add("  skipped (enable: false): %s", table.concat(doc.skipped, ", ")) end
+  add("")
+  add("Engine sources (one shallow clone per repository and branch, through a mirror):")
+  for _, s in ipairs(doc.sources) do
+    add("  %s  branch %s  for %s", s.url, s.branch, table.concat(s.images, ", "))
+    add("    %s%s", s.commit and ("at " .. s.commit:sub(1, 12) .. ", version " .. tostring(s.version) .. ": ") or "", s.how)
+  end
+  add("")
+  add("Images, in build order (engines in parallel; a manager starts when its engine is built):")
+  local w = 0
+  for _, im in ipairs(doc.images) do w = math.max(w, #im.id) end
+  for n, im in ipairs(doc.images) do
+    add("  %d. %-" .. w .. "s  %-7s  %s", n, im.id, im.type, im.image)
+    add("       %-11s %s", "Dockerfile", im.dockerfile)
+    add("       %-11s %s", "FROM", im.after and ("the image " .. im.after .. " (built first)") or im.base)
+    local args = {}
+    for _, k in ipairs(sorted(im.build_args)) do args[#args + 1] = k .. "=" .. im.build_args[k] end
+    add("       %-11s %s", "build args", table.concat(args, " "))
+    add("       %-11s %s (%s)", "push", im.push and "yes" or "no", im.push_why)
+  end
+  add("")
+  add("Results: %s and %s", doc.result, doc.result_json)
+  return table.concat(out, "\n")
+end
+
+--- Logs the plan, one line per line of its text (a real build, after the sources are fetched).
+function M.log(plan)
+  for line in (M.render(M.describe(plan)) .. "\n"):gmatch("(.-)\n") do
+    if line ~= "" then log.info(line) end
+  end
+end
+
+--- The dry run's output: the plan on stdout for reading (or as the --json document), and in the manager log.
+function M.show(plan)
+  local doc = M.describe(plan)
+  local text = M.render(doc)
+  for line in (text .. "\n"):gmatch("(.-)\n") do
+    if line ~= "" then log.file(line) end
+  end
+  if not polarrun.json then print(text) end
+  return doc
 end
 
 return M

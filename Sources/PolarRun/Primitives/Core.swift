@@ -15,7 +15,7 @@ extension Runtime {
         }
         lua.setGlobal("_polarrun_print") { [unowned self] call in
             let text = self.secrets.mask(try call.string(1, "text")) + "\n"
-            FileHandle.standardOutput.write(Data(text.utf8))
+            self.sink.console(text, toStdout: true)
             return []
         }
         lua.setGlobal("_polarrun_find_module") { [unowned self] call in
@@ -48,6 +48,12 @@ extension Runtime {
         }
 
         // log.console("stdout"|"stderr"): where console log lines go (PolarDB Stack reads stdout)
+        // log.file(...): the manager log only, for what the runbook also prints for reading
+        lua.setField("log", "file") { [unowned self] call in
+            let text = call.args.map { v -> String in if case .string(let s) = v { return s }; return (try? JSON.encode(v)) ?? v.typeName }
+            self.sink.emit(level: .info, where: self.whereInLua(), message: text.joined(separator: " "), console: false)
+            return []
+        }
         lua.setField("log", "console") { [unowned self] call in
             let stream = try call.string(1, "stream")
             guard stream == "stdout" || stream == "stderr" else {
@@ -99,6 +105,8 @@ extension Runtime {
             "executable": .string(Host.executablePath),
             "runbooks_dir": .optional(SearchPath.bundledDirectory(environment: options.environment, executable: nil)),
             "is_root": .bool(getuid() == 0),
+            // --json: stdout carries only the result document, so print nothing else there
+            "json": .bool(options.json),
         ]))
         lua.setField("polarrun", "runbook_dir") { [unowned self] _ in
             [.optional(self.runbook.map { ($0.path as NSString).deletingLastPathComponent })]

@@ -21,7 +21,7 @@ extension Runtime {
         lua.setGlobal("spawn") { [unowned self] call in
             let argv = try argvList(call, "spawn")
             let o = Options(try call.optTable(2, "options"), context: "spawn")
-            try o.allow(["cwd", "env", "timeout", "prefix", "since", "readonly", "quiet", "capture", "log_output"])
+            try o.allow(["cwd", "env", "timeout", "prefix", "since", "readonly", "quiet", "capture", "log_output", "progress"])
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.timeout = try o.double("timeout")
@@ -32,13 +32,15 @@ extension Runtime {
             let prefix = try o.string("prefix")
             let place = self.whereInLua()
             let child = ChildProcess(sink: self.sink, place: place, prefix: prefix, since: try o.double("since"),
-                                     capture: try o.bool("capture") ?? true, logOutput: try o.bool("log_output") ?? true)
+                                     capture: try o.bool("capture") ?? true, logOutput: try o.bool("log_output") ?? true,
+                                     progress: try o.string("progress"))
             if try o.bool("readonly") != true && self.mutating("run \(shown)") {
                 child.finishWithoutRunning()
                 return [.object(child)]
             }
             if try o.bool("quiet") != true { self.log(.info, (prefix.map { "[\($0)] " } ?? "") + "start: \(shown)") }
             try child.start(spec)
+            if let state = child.progress, let label = prefix { self.sink.board?.begin(label, state: state) }
             return [.object(child)]
         }
         lua.setGlobal("wait_any") { [unowned self] call in
@@ -70,6 +72,7 @@ extension Runtime {
                 slice = min(slice, left)
             }
             ChildProcess.pumpAll(handles, waitSeconds: slice)
+            sink.board?.tick()
         }
     }
 }
@@ -86,6 +89,8 @@ final class ChildProcess: HostObject {
     let since: Double?
     let capture: Bool
     let logOutput: Bool
+    /// The state the progress board shows while it runs ("building", "pushing"); nil: no row.
+    let progress: String?
     private(set) var pid: pid_t = -1
     private var fds: [Int32] = []           // [stdout, stderr] still open
     private var outFD: Int32 = -1
@@ -99,8 +104,9 @@ final class ChildProcess: HostObject {
     private var timedOut = false
     private var exitedAt: Double? = nil
 
-    init(sink: LogSink, place: String, prefix: String?, since: Double?, capture: Bool, logOutput: Bool) {
+    init(sink: LogSink, place: String, prefix: String?, since: Double?, capture: Bool, logOutput: Bool, progress: String? = nil) {
         self.sink = sink
+        self.progress = prefix == nil ? nil : progress
         self.place = place
         self.prefix = prefix
         self.since = since
@@ -194,7 +200,22 @@ final class ChildProcess: HostObject {
         guard !clean.trimmingCharacters(in: .whitespaces).isEmpty else { return }
         var tag = prefix ?? ""
         if let s = since { tag += String(format: tag.isEmpty ? "%.1fs" : " %.1fs", Date().timeIntervalSince1970 - s) }
-        sink.emit(level: .info, where: place, message: tag.isEmpty ? clean : "[\(tag)] \(clean)")
+        // with a progress board the line goes to the manager log and the board shows the latest one
+        let onBoard = progress != nil && sink.board != nil
+        sink.emit(level: .info, where: place, message: tag.isEmpty ? clean : "[\(tag)] \(clean)", console: !onBoard)
+        if onBoard, let label = prefix { sink.board?.line(label, clean) }
+    }
+
+    /// The board's row ends; a failed task's whole output is printed, as it was not shown.
+    private func endProgress() {
+        guard progress != nil, let board = sink.board, let label = prefix else { return }
+        let ok = status == 0 && !timedOut
+        board.end(label, ok: ok)
+        if !ok {
+            let text = String(decoding: stdout, as: UTF8.self) + String(decoding: stderr, as: UTF8.self)
+            sink.console("---- output of \(label) (failed, exit status \(status ?? -1)) ----\n" + sink.secrets.mask(text)
+                         + (text.hasSuffix("\n") ? "" : "\n") + "---- end of \(label) ----\n", toStdout: false)
+        }
     }
 
     /// Reaps the child if it exited; kills it when its timeout passed.
@@ -219,6 +240,7 @@ final class ChildProcess: HostObject {
             fds = []
             flushLines()
             endedAt = sl_now()
+            endProgress()
         }
     }
 

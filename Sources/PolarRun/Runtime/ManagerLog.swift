@@ -86,6 +86,8 @@ public final class LogSink {
     public var consoleLevel: Logger.Level
     /// Echo to stdout instead of stderr (PolarDB Stack reads log lines from stdout).
     public var consoleIsStdout = false
+    /// Live progress of long children on a terminal (nil when the console is not one).
+    public var board: ProgressBoard?
 
     public init(file: ManagerLog?, runID: String, secrets: Secrets, consoleLevel: Logger.Level) {
         self.file = file
@@ -94,15 +96,18 @@ public final class LogSink {
         self.consoleLevel = consoleLevel
     }
 
-    public func emit(level: Logger.Level, where place: String, message: String, console: Bool = true) {
-        let toConsole = console && level >= consoleLevel
+    public func emit(level: Logger.Level, where place: String, message: String, console echo: Bool = true) {
+        let toConsole = echo && level >= consoleLevel
         guard file != nil || toConsole else { return }   // debug events with no log file cost nothing
         let text = secrets.mask(message).replacingAll("\n", with: "\n    ")
         file?.write("\(Self.timestamp()) \(Self.label(level)) \(runID) \(place) \(text)")
-        if toConsole {
-            let console = "\(Self.label(level)) \(place) \(text)\n"
-            (consoleIsStdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(console.utf8))
-        }
+        if toConsole { console("\(Self.label(level)) \(place) \(text)\n", toStdout: consoleIsStdout) }
+    }
+
+    /// Writes to the console, above the progress board when one is shown.
+    public func console(_ text: String, toStdout: Bool) {
+        if let b = board { b.print(text, toStdout: toStdout) }
+        else { (toStdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(text.utf8)) }
     }
 
     static func label(_ level: Logger.Level) -> String {

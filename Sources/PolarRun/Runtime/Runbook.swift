@@ -76,9 +76,17 @@ public struct SearchPath {
             let p = (d as NSString).appendingPathComponent(file)
             if fm.fileExists(atPath: p) { return try Runbook(path: p) }
         }
-        let searched = directories.isEmpty ? "(no search path: set POLARRUN_PATH)" : directories.joined(separator: ", ")
-        throw HostError.usage("runbook '\(arg)' not found: not a file, and not in \(searched). `polarrun --list` shows the runbooks found")
+        throw HostError.usage("runbook '\(arg)' not found: not a file, and \(whereLooked). `polarrun --list` shows the runbooks found; \(SearchPath.howToSet)")
     }
+
+    /// Where runbooks were looked for, for messages: each directory, marked when it does not exist.
+    public var whereLooked: String {
+        if directories.isEmpty { return "there is no search path (POLARRUN_PATH is empty and no bundled runbooks/ was found)" }
+        let marked = directories.map { isDirectory($0) ? $0 : $0 + " (does not exist)" }
+        return "looked in " + marked.joined(separator: ", ")
+    }
+
+    public static let howToSet = "Set POLARRUN_PATH=DIR[:DIR...] for your own runbooks and POLARRUN_RUNBOOKS=DIR for the bundled ones (the repository's runbooks/ or <prefix>/share/polarrun/runbooks)."
 
     /// Finds a module for `require(name)`: `a.b` → `lib/a/b.lua` or `a/b.lua` in each directory.
     public func module(_ name: String, near runbookDir: String?) -> String? {

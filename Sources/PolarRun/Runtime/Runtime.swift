@@ -69,6 +69,7 @@ public final class Runtime {
             let file: ManagerLog? = try logPath.map { try ManagerLog(path: $0, maxBytes: max(1024, maxBytes), keep: max(1, keep)) }
             self.sink = LogSink(file: file, runID: runID, secrets: secrets, consoleLevel: options.consoleLevel)
             self.sink.consoleIsStdout = options.logToStdout
+            if !options.logToStdout && !options.json { self.sink.board = ProgressBoard.make(environment: options.environment) }
         }
         lua = try LuaState()
         lua.errorFilter = { [secrets] in secrets.mask($0) }

@@ -37,10 +37,13 @@ enum BuildFixture {
     }
 
     /// Runs `polarrun [--dry-run] build.lua image_file=... cache_dir=... polarrun_binary=... rootfs=... ARGS`.
+    /// `rootfs: nil` passes none (build.lua then looks next to image.yml); so does a `rootfs=` in ARGS.
     static func build(_ imageFile: String, cache: String, docker: DockerEnv?, dryRun: Bool = false,
-                      _ extra: [String] = [], timeout: TimeInterval = 600) throws -> CommandResult {
-        var args = dryRun ? ["--dry-run"] : []
-        args += ["build.lua", "image_file=\(imageFile)", "cache_dir=\(cache)", "rootfs=\(Repo.root)/rootfs"]
+                      _ extra: [String] = [], rootfs: String? = Repo.root + "/rootfs", json: Bool = false,
+                      timeout: TimeInterval = 600) throws -> CommandResult {
+        var args = (dryRun ? ["--dry-run"] : []) + (json ? ["--json"] : [])
+        args += ["build.lua", "image_file=\(imageFile)", "cache_dir=\(cache)"]
+        if let r = rootfs, !extra.contains(where: { $0.hasPrefix("rootfs=") }) { args.append("rootfs=\(r)") }
         if !extra.contains(where: { $0.hasPrefix("polarrun_binary=") }) { args.append("polarrun_binary=\(try imageBinary())") }
         if let d = docker, !extra.contains(where: { $0.hasPrefix("registry=") }) { args.append("registry=\(d.registry)") }
         return try polarrun(args + extra, env: docker?.env ?? [:], timeout: timeout)
