@@ -10,7 +10,7 @@
 local M = {}
 
 -- Variables holding JSON: malformed JSON in any of them fails the action before anything runs.
-M.json_vars = {"srv_opr_host_ip", "cluster_custins_info", "mycnf_dict", "params"}
+M.json_vars = {"srv_opr_host_ip", "cluster_custins_info", "mycnf_dict", "params", "port"}
 -- Variables holding secrets (json_decode masks password-like keys inside JSON by itself).
 M.secret_vars = {"srv_opr_password", "password"}
 
@@ -44,8 +44,13 @@ function M.load()
   end
 
   --- access_port[0] of srv_opr_host_ip (the port of this pod's postgres), or nil.
+  --- Install sends no srv_opr_host_ip but the ConfigMap's `port` ({"<ins_id>": {...}}, §4.7 step 7).
   function v.port()
     local hip = v.json.srv_opr_host_ip
+    if hip == nil and type(v.json.port) == "table" and v.get("ins_id") then
+      hip = v.json.port[v.get("ins_id")]
+      if hip == nil then raise("usage", "port has no entry for ins_id " .. v.get("ins_id") .. ": " .. json_encode(v.json.port)) end
+    end
     if hip == nil then return nil end
     local ap = type(hip) == "table" and hip.access_port
     local port = type(ap) == "table" and ap[1] or nil
