@@ -127,6 +127,26 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("mine.lua") && r.stdout.contains("does my thing"), r.stdout)
     }
 
+    /// The Stack's install sends no srv_opr_host_ip, only the ConfigMap's `port` keyed by ins_id
+    /// (spec §2.3, §4.7): the port comes from there; a map without this pod's entry, or
+    /// malformed JSON in it, is refused before anything runs.
+    func testStackPortFromTheConfigMapPortOfThisInsId() throws {
+        let entry = "\(Repo.root)/rootfs/docker_script/entry_point.py"
+        func stack(_ port: String, pgdata: String = "/nonexistent-pgdata") throws -> CommandResult {
+            try command([Repo.binary, entry], env: ["srv_opr_type": "health_check", "srv_opr_action": "hostins_check",
+                                                    "ins_id": "2", "port": port, "PGDATA": pgdata, "POLARRUN_DB_USER": "postgres"])
+        }
+        let used = try stack(#"{"2":{"link":[5999],"access_port":[5999],"perf_port":[5999]}}"#)
+        XCTAssertEqual(used.status, 1, used.all)   // no instance there, but asked on the ConfigMap's port
+        XCTAssertTrue(used.all.contains("port=5999"), used.all)
+        let missing = try stack(#"{"1":{"access_port":[5999]}}"#)
+        XCTAssertEqual(missing.status, 2, missing.all)
+        XCTAssertTrue(missing.stderr.contains("port has no entry for ins_id 2"), missing.stderr)
+        let broken = try stack(#"{"2":"#)
+        XCTAssertEqual(broken.status, 2, broken.all)
+        XCTAssertTrue(broken.stderr.contains("port is not valid JSON"), broken.stderr)
+    }
+
     /// A newcomer whose search path finds nothing is told where polarrun looked and what to set.
     func testListWithNoRunbooksSaysWhereItLookedAndHowToSetThePath() throws {
         let empty = try makeTempDir(self)

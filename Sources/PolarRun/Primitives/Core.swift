@@ -29,20 +29,23 @@ extension Runtime {
         }
         lua.setGlobal("_polarrun_monotonic") { _ in [.number(sl_monotonic())] }
 
+        // log.*(...): the arguments joined by spaces, tables as JSON
+        func logText(_ args: [LuaValue]) -> String {
+            args.map { v -> String in
+                switch v {
+                case .string(let s): return s
+                case .int(let i): return String(i)
+                case .number(let d): return String(d)
+                case .bool(let b): return String(b)
+                case .nil: return "nil"
+                case .null: return "null"
+                default: return (try? JSON.encode(v)) ?? v.typeName
+                }
+            }.joined(separator: " ")
+        }
         for (name, level) in [("debug", Logger.Level.debug), ("info", .info), ("warn", .warning), ("error", .error)] {
             lua.setField("log", name) { [unowned self] call in
-                let parts = call.args.map { v -> String in
-                    switch v {
-                    case .string(let s): return s
-                    case .int(let i): return String(i)
-                    case .number(let d): return String(d)
-                    case .bool(let b): return String(b)
-                    case .nil: return "nil"
-                    case .null: return "null"
-                    default: return (try? JSON.encode(v)) ?? v.typeName
-                    }
-                }
-                self.log(level, parts.joined(separator: " "))
+                self.log(level, logText(call.args))
                 return []
             }
         }
@@ -50,8 +53,7 @@ extension Runtime {
         // log.console("stdout"|"stderr"): where console log lines go (PolarDB Stack reads stdout)
         // log.file(...): the manager log only, for what the runbook also prints for reading
         lua.setField("log", "file") { [unowned self] call in
-            let text = call.args.map { v -> String in if case .string(let s) = v { return s }; return (try? JSON.encode(v)) ?? v.typeName }
-            self.sink.emit(level: .info, where: self.whereInLua(), message: text.joined(separator: " "), console: false)
+            self.sink.emit(level: .info, where: self.whereInLua(), message: logText(call.args), console: false)
             return []
         }
         lua.setField("log", "console") { [unowned self] call in

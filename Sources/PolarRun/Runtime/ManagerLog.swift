@@ -106,7 +106,7 @@ public final class LogSink {
 
     /// Writes to the console, above the progress board when one is shown.
     public func console(_ text: String, toStdout: Bool) {
-        if let b = board { b.print(text, toStdout: toStdout) }
+        if let b = board, b.shown { b.print(text, toStdout: toStdout) }
         else { (toStdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(text.utf8)) }
     }
 

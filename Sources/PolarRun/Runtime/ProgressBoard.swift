@@ -3,13 +3,14 @@ import Foundation
 /// Live progress of long child processes on a terminal: one line per task (state, Dockerfile
 /// step, elapsed time, latest output line), redrawn in place instead of printing every line.
 ///
-/// A task is a `spawn(argv, {prefix = "engine", progress = true})`. Its output still goes to
+/// A task is a `spawn(argv, {prefix = "engine", progress = "building"})`: the prefix names its
+/// row and `progress` is the state shown while it runs. Its output still goes to
 /// the manager log line by line; only the console shows the board. When the console is not a
 /// terminal (CI, PolarDB Stack reading stdout) there is no board and every line is printed as
 /// before, so nothing that reads the output breaks. `POLARRUN_PROGRESS=0|1` forces it off/on.
 ///
-///     polardb_pg_engine_test     building  step 12/25  38.4s  RUN make -j2 install
-///     polardb_pg_manager         waiting
+///     polardb_pg_engine_test     building  step 12/25    38.4s  RUN make -j2 install
+///     polardb_pg_engine_release  done      step 25/25   412.0s
 public final class ProgressBoard {
     struct Row {
         var label: String
@@ -74,15 +75,14 @@ public final class ProgressBoard {
     }
 
     /// Elapsed times move on while nothing is printed.
-    func tick() { if !rows.isEmpty { redraw(force: false) } }
+    func tick() { if shown { redraw(force: false) } }
+
+    /// Whether a board is on the screen (a task runs, or has not been drawn for the last time).
+    var shown: Bool { !rows.isEmpty }
 
     /// Writes text above the board (a log line, or what the runbook prints on stdout), then
     /// draws the board again under it.
-    func print(_ text: String, toStdout: Bool = false) {
-        guard !rows.isEmpty else {
-            (toStdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(text.utf8))
-            return
-        }
+    func print(_ text: String, toStdout: Bool) {
         if toStdout {
             write(clear())
             FileHandle.standardOutput.write(Data(text.utf8))
