@@ -125,8 +125,11 @@ if not ok then   -- the runbook's own message, without this file's position in f
   local e = type(result) == "table" and result or {kind = "runtime", message = tostring(result)}
   local message = e.message or tostring(result)
   -- CheckHealth (Stack-Common) reads "the database system is starting up" on stderr as "starting",
-  -- but only when the exit status is 0 (spec 2.4): a starting instance is not a failed one
-  if op[1] == "health_check" and message:find("the database system is starting up", 1, true) then
+  -- but only when the exit status is 0 (spec 2.4): a starting instance is not a failed one.
+  -- PostgreSQL 14+ says "not yet accepting connections" while a recovering node has not reached
+  -- a consistent state (what older engines called "starting up"): starting too.
+  if op[1] == "health_check" and (message:find("the database system is starting up", 1, true)
+      or message:find("the database system is not yet accepting connections", 1, true)) then
     log.console("stderr")
     log.warn("the database system is starting up")
     return {healthy = false, starting = true}
