@@ -5,7 +5,8 @@
 -- Checklist:
 --   1. no pg_safe.cnf: the data came with postgres; succeed if postgres is a superuser
 --   2. the role postgres exists: nothing to rename
---   3. otherwise connect as the recorded user (trust on the socket) and rename it to postgres
+--   3. otherwise rename the recorded user to postgres, connected as another superuser (aurora
+--      first; trust on the socket): a session cannot rename its own user
 --   4. record user=postgres in pg_safe.cnf
 -- Unlike the original, pg_hba.conf is left as it is (the pod's /etc/postgres override stays).
 local instance = require("instance")
@@ -30,10 +31,14 @@ if ok and have then
   return {changed = false}
 end
 if old == p.superuser then raise("runtime", "cannot connect as " .. p.superuser .. ": " .. tostring(have)) end
+-- A session cannot rename its own user: look for another superuser (the Stack's aurora first)
 local conn = instance.conn(p, {user = old})
 local r = exists(conn, old)
 if not (r and r.rolsuper) then raise("refused", "the recorded superuser " .. old .. " is not a superuser here") end
-sql("alter role " .. quote_ident(old) .. " rename to " .. quote_ident(p.superuser), {}, conn)
+local other = sql([[select rolname from pg_roles where rolsuper and rolcanlogin and rolname <> $1
+                    order by rolname <> 'aurora', rolname limit 1]], {old}, conn)[1]
+if not other then raise("refused", "no other superuser can rename " .. old .. " (a session cannot rename its own user)") end
+sql("alter role " .. quote_ident(old) .. " rename to " .. quote_ident(p.superuser), {}, instance.conn(p, {user = other.rolname}))
 fs.write(p.safe_cnf, "[pg_safe]\nuser=" .. p.superuser .. "\n", {mode = "0600"})
 log.info("renamed the superuser " .. old .. " to " .. p.superuser)
 return {changed = true, from = old, to = p.superuser}
