@@ -114,16 +114,19 @@ local pgdata = env("PGDATA") or "/data"
 local db_user = env("POLARRUN_DB_USER") or "postgres"
 stack_user.ensure(db_user, v.get("logic_ins_id"), {pgdata})
 
-local args = op[2] and op[2](v) or {}
-if not op[1] then log.info(op.note); return {} end
-if args.nodb then args.nodb = nil else args.pgdata, args.db_user, args.port = pgdata, db_user, v.port() end
-log.info(string.format("%s -> %s", key, op[1]))
+-- an install's failure is recorded for query_installation_progress (the last one only)
 local failed = key == "hostins_ops/setup_install_instance" and ("/log/" .. require("stack_install").failed)
 if failed and fs.exists(failed) then fs.remove(failed) end
-local ok, result = pcall(polarrun.call, op[1], args)
+local ok, result = pcall(function()
+  local args = op[2] and op[2](v) or {}
+  if not op[1] then log.info(op.note); return {} end
+  if args.nodb then args.nodb = nil else args.pgdata, args.db_user, args.port = pgdata, db_user, v.port() end
+  log.info(string.format("%s -> %s", key, op[1]))
+  return polarrun.call(op[1], args)
+end)
 if not ok then   -- the runbook's own message, without this file's position in front
   local e = type(result) == "table" and result or {kind = "runtime", message = tostring(result)}
-  local message = e.message or tostring(result)
+  local message = (e.message or tostring(result)):gsub("^stack%.lua:%d+: ", "")
   -- CheckHealth (Stack-Common) reads "the database system is starting up" on stderr as "starting",
   -- but only when the exit status is 0 (spec 2.4): a starting instance is not a failed one.
   -- PostgreSQL 14+ says "not yet accepting connections" while a recovering node has not reached
@@ -134,7 +137,7 @@ if not ok then   -- the runbook's own message, without this file's position in f
     log.warn("the database system is starting up")
     return {healthy = false, starting = true}
   end
-  if failed then pcall(fs.write, failed, message:gsub("\n", " ") .. "\n") end   -- for query_installation_progress
+  if failed then pcall(fs.write, failed, message:gsub("\n", " ") .. "\n") end
   raise(e.kind or "runtime", message)
 end
 log.info(key .. " done")

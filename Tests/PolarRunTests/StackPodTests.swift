@@ -175,6 +175,14 @@ final class StackPodTests: XCTestCase {
 
         // RO install: lock_install_ins=True; the replicator from cluster_custins_info; stays down until start_instance
         XCTAssertTrue(try call(ro, "hostins_ops", "query_installation_progress", allFields: true).stdout.contains(#""status":"running""#))
+        // a failed install (this cluster_custins_info names no replicator): exit 2, progress "failed" with the reason
+        var noRepl = ro
+        noRepl.configMap["cluster_custins_info"] = StackCommand.json(["polardb_mpd_rw": ["1001": StackPod.physical(rw, role: "master", accounts: [:])],
+                                                                      "polardb_mpd_ro": ["1002": StackPod.physical(ro, role: "slave", accounts: [:])]])
+        refused(try noRepl.common("hostins_ops", "setup_install_instance", allFields: true, extra: ["lock_install_ins": "True"]), "no replicator account")
+        let failed = try call(ro, "hostins_ops", "query_installation_progress", allFields: true)
+        XCTAssertTrue(failed.stdout.contains(#""status":"failed""#) && failed.stdout.contains("no replicator account"), failed.stdout)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: ro.data).filter { $0 != ".polarrun.lock" }, [], "nothing changed")
         ok(try call(ro, "hostins_ops", "setup_install_instance", allFields: true,
                     extra: ["create_tablespace_env": StackPodTests.tablespaceEnv, "lock_install_ins": "True"]), "setup_install_instance (RO)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: ro.data + "/ins_lock"), "lock_install_ins")
@@ -193,7 +201,12 @@ final class StackPodTests: XCTestCase {
         XCTAssertTrue(eventually(60) { (try? ro.value("select pg_is_in_recovery()")) == "t" }, (try? docker.docker(["logs", ro.engine]).all) ?? "")
 
         // standby install: service_type polardb_mpd_standby, slot standby_<cust_ins_id>_<unique>
-        ok(try call(sb, "hostins_ops", "setup_install_instance", allFields: true, extra: ["create_tablespace_env": StackPodTests.tablespaceEnv]),
+        // (with the optional ssl_cert / ssl_key: TLS on from the start)
+        let tmp = try makeTempDir(self)
+        ok(try command(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=polarrun-test", "-days", "2",
+                        "-keyout", tmp + "/k.pem", "-out", tmp + "/c.pem"]), "openssl")
+        ok(try call(sb, "hostins_ops", "setup_install_instance", allFields: true,
+                    extra: ["create_tablespace_env": StackPodTests.tablespaceEnv, "ssl_cert": read(tmp + "/c.pem"), "ssl_key": read(tmp + "/k.pem")]),
            "setup_install_instance (standby)")
         XCTAssertTrue(eventually(60) { (try? sb.value("select pg_is_in_recovery()")) == "t" }, (try? docker.docker(["logs", sb.engine]).all) ?? "")
         XCTAssertTrue(eventually(30) {
@@ -205,6 +218,7 @@ final class StackPodTests: XCTestCase {
         XCTAssertEqual(try rw.value("create table t(i int); insert into t values (1); grant all on t to app_user; select 1"), "1")
         XCTAssertTrue(eventually(30) { (try? ro.value("select count(*) from t")) == "1" && (try? sb.value("select count(*) from t")) == "1" })
         XCTAssertTrue(try call(ro, "hostins_ops", "query_installation_progress", allFields: true).stdout.contains(#""status":"succeed""#))
+        XCTAssertEqual(try sb.value("show ssl"), "on", "ssl_cert/ssl_key at install")
 
         // update_conf: GetUpdateEngineParamsEnvirons + params="..." (\ doubled, " escaped)
         ok(try rw.exec(rw.commonString("update_conf", "update", ["srv_opr_host_ip", "cluster_custins_info", "cust_ins_id", "ins_id"])
