@@ -58,7 +58,9 @@ function M.install_args(v)
   if args.ssl_key then secret(args.ssl_key) end
   args.follower, args.replicator_password = M.follower(v)
   local ts = v.json.create_tablespace_env
-  if ts ~= nil then
+  if type(ts) == "table" and next(ts) == nil then
+    log.warn("create_tablespace_env is {}: no tablespace directory made")
+  elseif ts ~= nil then
     if type(ts) ~= "table" or type(ts.tablespace_path) ~= "string" then
       raise("usage", "create_tablespace_env must be {\"tablespace_name\": ..., \"tablespace_path\": ...}")
     end
