@@ -4,11 +4,15 @@
 -- /docker_script/entry_point.py"`; entry_point.py is a polarrun runbook that calls this one.
 -- Result contract: exit 0 on success; non-zero with the reason on stderr; log lines on stdout.
 --
+-- ClusterManager's PolarPure lock comes the same way through entry_point_cm.py (type `node`).
+--
 -- The table below is the whole mapping: "type/action" (or the action alone for the
--- type-less actions of ClusterManager) -> runbook, and how the Stack variables become that
+-- type-less actions of ClusterManager) -> runbook, and how the callers' variables become that
 -- runbook's inputs. `v` reads the variables (lib/stack_vars.lua): v.get (optional), v.need
--- (required), v.json.<name> (decoded), v.port(), v.conf_params(), v.slot_kind(), v.disk_name().
--- Every call also gets pgdata, db_user and port (access_port[0] of srv_opr_host_ip).
+-- (required), v.json.<name> (decoded), v.port(), v.conf_params(), v.slot(), v.disk_name();
+-- install's inputs come from lib/stack_follower.lua. Every call also gets pgdata, db_user and
+-- port (spec 2.3: srv_opr_host_ip, srv_opr_hosts or port), except those marked instance = false.
+-- `refused` below lists the catalogue actions this engine cannot do, with the reason.
 
 local ops = {
   ["account/create"] = {"create_user", function(v) return
@@ -33,7 +37,7 @@ local ops = {
   ["hostins_ops/setup_logagent_config"] = {"logagent_config", function(v) return
     {ins_name = v.need("ins_name"), base_collect_path = v.get("base_collect_path"), pod_collect_path = v.get("pod_collect_path"),
      port = v.get("access_port"), container_mount_path = v.get("container_mount_path"),
-     host_mount_path = v.get("host_mount_path"), nodb = true} end},
+     host_mount_path = v.get("host_mount_path")} end, instance = false},
   ["hostins_ops/stop_instance"]    = {"lock_expired", function(v) return {shutdown_mode = v.get("shutdown_mode")} end},
   ["hostins_ops/start_instance"]   = {"unlock_expired"},
   ["hostins_ops/restart_instance"] = {"restart", function(v) return {mode = v.get("shutdown_mode")} end},
@@ -51,7 +55,7 @@ local ops = {
     return {name = tostring(t.tablespace_name), path = tostring(t.tablespace_path)} end},
 
   ["update_conf/update"] = {"refresh_params", function(v) return {params = v.conf_params()} end},
-  ["update_conf/init_sysctl"] = {"init_sysctl", function(v) return {mem_size = v.need("mem_size"), nodb = true} end},
+  ["update_conf/init_sysctl"] = {"init_sysctl", function(v) return {mem_size = v.need("mem_size")} end, instance = false},
 
   ["health_check/hostins_check"] = {"health_check"},
   ["health_check/service_check"] = {"health_check"},
@@ -120,13 +124,13 @@ if failed and fs.exists(failed) then fs.remove(failed) end
 local ok, result = pcall(function()
   local args = op[2] and op[2](v) or {}
   if not op[1] then log.info(op.note); return {} end
-  if args.nodb then args.nodb = nil else args.pgdata, args.db_user, args.port = pgdata, db_user, v.port() end
+  if op.instance ~= false then args.pgdata, args.db_user, args.port = pgdata, db_user, v.port() end
   log.info(string.format("%s -> %s", key, op[1]))
   return polarrun.call(op[1], args)
 end)
 if not ok then   -- the runbook's own message, without this file's position in front
   local e = type(result) == "table" and result or {kind = "runtime", message = tostring(result)}
-  local message = (e.message or tostring(result)):gsub("^stack%.lua:%d+: ", "")
+  local message = (e.message or tostring(result)):gsub("^[^:]*stack%.lua:%d+: ", "")
   -- CheckHealth (Stack-Common) reads "the database system is starting up" on stderr as "starting",
   -- but only when the exit status is 0 (spec 2.4): a starting instance is not a failed one.
   -- PostgreSQL 14+ says "not yet accepting connections" while a recovering node has not reached
