@@ -68,7 +68,8 @@ function M.configure(p, work)
       hot_standby = true,
     }
     -- PolarDB's RO shares the RW's storage and says so; community PostgreSQL has no such setting
-    if fs.exists(pg_bin("initdb", {bindir = p.bindir}):gsub("initdb$", "polar-replica-initdb.sh")) and f.kind == "replica" then
+    local polar_tool = (pg_bin("initdb", {bindir = p.bindir}):gsub("initdb$", "polar-replica-initdb.sh"))
+    if f.kind == "replica" and fs.exists(polar_tool) then
       settings.polar_replica = true
     end
     if major >= 12 then
