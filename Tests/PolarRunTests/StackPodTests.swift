@@ -187,6 +187,7 @@ final class StackPodTests: XCTestCase {
                     extra: ["create_tablespace_env": StackPodTests.tablespaceEnv, "lock_install_ins": "True"]), "setup_install_instance (RO)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: ro.data + "/ins_lock"), "lock_install_ins")
         XCTAssertTrue(FileManager.default.fileExists(atPath: ro.data + "/standby.signal"))
+        XCTAssertEqual(ro.owner(ro.data + "/PG_VERSION"), ro.uid, "the copy belongs to the RO pod's uid")
         let roConf = read(ro.data + "/postgresql.conf")
         XCTAssertTrue(roConf.contains("primary_slot_name = replica_1002_c3d4"), roConf)
         XCTAssertTrue(roConf.contains("password=''Repl1catorSecretPw''") || roConf.contains("password=\\'Repl1catorSecretPw\\'"),
