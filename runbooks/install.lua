@@ -12,13 +12,14 @@
 --      the engine's supervisor starts postgres only then
 local instance = require("instance")
 local si = require("stack_install")
-local p = instance.inputs {
+local follower = require("install_follower")   -- RO / standby / ssl / tablespace: lib/install_follower.lua
+local p = instance.inputs(follower.with_inputs {
   mycnf_dict = {type = "json", desc = "JSON object of parameters, values in postgresql.conf syntax"},
   template = {type = "string", desc = "config template (default: /postgresql.conf.sample, else the engine's share/postgresql.conf.sample)"},
   hba_override = {type = "string", default = "/etc/postgres/pg_hba.conf", desc = "pg_hba.conf used as it is when it exists"},
   encoding = {type = "string", default = "UTF8"},
   locale = {type = "string", default = "C"},
-}
+})
 if p.mycnf_dict ~= nil and (type(p.mycnf_dict) ~= "table" or (next(p.mycnf_dict) ~= nil and #p.mycnf_dict > 0)) then
   raise("usage", "mycnf_dict must be a JSON object of name -> value")
 end
@@ -67,9 +68,11 @@ end
 local initdb = pg_bin("initdb", {bindir = p.bindir})
 run({"chown", p.db_user, pgdata}, {quiet = true})
 run({"chmod", "0700", pgdata}, {quiet = true})
+if p.follower then follower.make(p, work) else
 log.info("step 1/4: initdb into " .. work)
 run({initdb, "-D", work, "-U", "postgres", "-E", p.encoding, "--locale=" .. p.locale,
      "--auth-local=trust", "--auth-host=md5"}, {user = as_user, env = {LC_ALL = "C"}, stream = true})
+end
 
 -- 4. postgresql.conf
 local template = p.template
@@ -110,6 +113,7 @@ else
   }, "\n") .. "\n"
 end
 fs.write(work .. "/pg_hba.conf", hba, {mode = "0600", owner = as_user})
+follower.configure(p, work)
 
 -- 6. move up (PG_VERSION last), link the logs, the marker last
 log.info("step 4/4: moving the instance into " .. pgdata)
@@ -123,6 +127,7 @@ run(argv, {quiet = true})
 run({"mv", "-t", pgdata, work .. "/PG_VERSION"}, {quiet = true})
 fs.remove(work, {recursive = true})
 link_logs()
+follower.finish(p, pgdata)
 fs.write(marker, "installed by polarrun run " .. polarrun.run_id .. "\n", {owner = as_user})
 log.info("instance installed in " .. pgdata .. " (port " .. p.port .. "); the supervisor starts it")
 return {installed = true, pgdata = pgdata, template = template}
