@@ -149,13 +149,20 @@ extension Runtime {
     private func callRunbook(_ call: HostCall) throws -> [LuaValue] {
         let name = try call.string(1, "runbook")
         let params = try call.optTable(2, "params")
+        let tooDeep = HostError("call_depth", "polarrun.call(\"\(name)\"): runbooks nested \(options.maxCallDepth) deep "
+            + "(does a runbook call itself?); the limit is POLARRUN_MAX_CALL_DEPTH")
+        guard options.callDepth < options.maxCallDepth else { throw tooDeep }
         let rb = try searchPath.resolve(name)
         var opts = options
         opts.typedParams = params
+        opts.callDepth = options.callDepth + 1
         opts.timeout = lua.deadlineRemaining < 1e8 ? max(0.001, lua.deadlineRemaining) : nil
+        // the called runbook shares what is left of the cap, so nesting cannot multiply it
+        if options.memoryLimit > 0 { opts.memoryLimit = max(1 << 20, options.memoryLimit - lua.memoryUsed) }
         let child = try Runtime(options: opts, sink: sink, secrets: secrets)
-        let outcome = child.run(rb)
+        let outcome = child.finish(child.run(rb))
         if let f = outcome.failure {
+            if f.kind == "call_depth" { throw tooDeep }   // one message, not one prefix per level
             throw HostError(f.kind, "\(rb.name): \(f.message)")
         }
         return [outcome.result]

@@ -39,8 +39,9 @@ struct ChildRegistry {
     nonisolated(unsafe) private static var running = Set<pid_t>()
 
     static var pids: Set<pid_t> { lock.withLock { running } }
-    static func insert(_ pid: pid_t) { lock.withLock { _ = running.insert(pid) } }
-    static func remove(_ pid: pid_t) { lock.withLock { _ = running.remove(pid) } }
+    // the watchdog kills these process groups when it has to end a run that does not stop
+    static func insert(_ pid: pid_t) { lock.withLock { _ = running.insert(pid) }; sl_watchdog_child(pid, 1) }
+    static func remove(_ pid: pid_t) { lock.withLock { _ = running.remove(pid) }; sl_watchdog_child(pid, 0) }
 
     /// As PID 1 (the engine container's `polarrun supervise`), every orphan of the container
     /// becomes our child: a postmaster started by `pg_ctl` in an `exec`, backends that outlive
