@@ -97,6 +97,14 @@ Host.installSignalHandlers()
 /// PolarDB Stack's `python /docker_script/entry_point.py` reaches polarrun unchanged): run
 /// SCRIPT as a runbook with log lines on stdout, as the Stack expects.
 func commandLineArguments() -> [String] {
+    // CommandLine.arguments replaces invalid UTF-8 with U+FFFD, so distinct role names would
+    // collide: such an argument is refused instead (exit 2, nothing done)
+    for i in 1..<Int(CommandLine.argc) {
+        guard let p = CommandLine.unsafeArgv[i], String(validatingCString: p) == nil else { continue }
+        let shown = String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)), as: UTF8.self)
+        FileHandle.standardError.write(Data("polarrun: argument \(i) is not valid UTF-8: \(shown.prefix(80))\n".utf8))
+        exit(2)
+    }
     var args = Array(CommandLine.arguments.dropFirst())
     let name = (CommandLine.arguments.first ?? "").split(separator: "/").last.map(String.init) ?? ""
     if name.hasPrefix("python"), let script = args.first, !script.hasPrefix("-") {

@@ -140,6 +140,8 @@ extension Runtime {
                 throw HostError("describe", "inputs described")
             }
             let converted = try InputSpec.validate(given, against: declared, secrets: self.secrets)
+            // password-like keys inside JSON inputs (refresh_params' params) are secrets too
+            self.secrets.collect(from: .table(converted))
             self.lua.setGlobal("params", value: .table(converted))
             return [.table(converted)]
         }

@@ -60,6 +60,7 @@ extension Runtime {
             let o = Options(try call.optTable(2, "options"), context: "fs.remove")
             try o.allow(["recursive"])
             if self.mutating("remove \(path)") { return [] }
+            AtomicFile.removeStaleTemporaries(of: path)
             var st = stat()
             guard lstat(path, &st) == 0 else { return [.bool(false)] }
             if (st.st_mode & S_IFMT) == S_IFDIR {

@@ -87,7 +87,7 @@ extension Runtime {
     }
 
     func gitEnvironment() -> [String: String] {
-        var env = options.environment
+        var env = childEnvironment
         env["GIT_TERMINAL_PROMPT"] = "0"
         env["GIT_ASKPASS"] = "/bin/true"
         // transports a URL chooses (`fd::`, `ext::` and other `<helper>::` forms) are refused:

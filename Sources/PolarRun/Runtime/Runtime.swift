@@ -110,6 +110,9 @@ public final class Runtime {
         return String((0..<8).map { _ in chars[Int.random(in: 0..<chars.count)] })
     }
 
+    /// The environment children start from (see `ChildEnvironment`); runbooks add to it.
+    var childEnvironment: [String: String] { ChildEnvironment.inherited(options.environment) }
+
     /// "runbook.lua:LINE" of the Lua code calling the current host function.
     public func whereInLua(level: Int32 = 1) -> String {
         var buf = [CChar](repeating: 0, count: 256)
