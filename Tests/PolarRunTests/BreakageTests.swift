@@ -74,4 +74,32 @@ final class BreakageTests: XCTestCase {
         XCTAssertEqual(try conf(c), confBefore)
         XCTAssertEqual(try rb("modify_user", ["user=victim", "privilege= 1"], c).status, 2)
     }
+
+    /// The DEBUG line of the CREATE ROLE statement once held a password with a newline: the
+    /// statement was folded onto one line before it was masked.
+    func testPasswordWithANewlineNeverReachesTheLog() throws {
+        let c = try PGCluster.started(self)
+        let pw = "first-line\nsecond'line\\x"
+        let r = try polarrun(["--log-file", logFile, "--verbose", Repo.runbooks + "/create_user.lua", "user=nl_user", "password=\(pw)", "privilege=1"], env: c.env)
+        XCTAssertEqual(r.status, 0, r.all)
+        let everything = read(logFile) + r.all
+        XCTAssertTrue(everything.contains("CREATE ROLE"), "the statement is logged at debug level")
+        for part in ["first-line", "second'line", "second''line"] { XCTAssertFalse(everything.contains(part), "'\(part)' leaked:\n\(everything)") }
+    }
+
+    /// The Stack's variables reached every child, including the long-lived postmaster.
+    func testThePostmasterStartedByARunbookDoesNotInheritTheStacksSecrets() throws {
+        let c = try PGCluster.started(self)
+        c.stop()
+        var env = c.env
+        env["srv_opr_password"] = "stack-secret-in-environ"
+        env["cluster_custins_info"] = #"{"password":"other-secret"}"#
+        let r = try polarrun(["--log-file", logFile, Repo.runbooks + "/start.lua"], env: env)
+        XCTAssertEqual(r.status, 0, r.all)
+        let pid = read(c.pgdata + "/postmaster.pid").split(separator: "\n").first.map(String.init) ?? ""
+        let environ = try XCTUnwrap(FileManager.default.contents(atPath: "/proc/\(pid)/environ"), "no postmaster \(pid)")
+        let text = String(decoding: environ, as: UTF8.self)
+        XCTAssertFalse(text.contains("stack-secret-in-environ") || text.contains("srv_opr_password") || text.contains("cluster_custins_info"), text)
+        XCTAssertTrue(text.contains("PATH="), text)
+    }
 }
