@@ -97,5 +97,10 @@ final class HardeningTests: XCTestCase {
         let r = try command(["/bin/sh", "-c", "exec \"$0\" \"$1\" \"$(printf 'user=a\\377b')\"", Repo.binary, p])
         XCTAssertEqual(r.status, 2, r.all)
         XCTAssertTrue(r.stderr.contains("not valid UTF-8"), r.stderr)
+        // the same through the environment (how PolarDB Stack sends srv_opr_user_name)
+        let envProbe = try runbook("envutf8.lua", "return env('srv_opr_user_name')\n")
+        let e = try command(["/bin/sh", "-c", "srv_opr_user_name=\"$(printf 'a\\377b')\" exec \"$0\" \"$1\"", Repo.binary, envProbe])
+        XCTAssertEqual(e.status, 2, e.all)
+        XCTAssertTrue(e.stderr.contains("srv_opr_user_name is not valid UTF-8"), e.stderr)
     }
 }

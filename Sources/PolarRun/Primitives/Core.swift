@@ -71,6 +71,11 @@ extension Runtime {
         }
         lua.setGlobal("env") { [unowned self] call in
             let name = try call.string(1, "name")
+            // Foundation turns invalid UTF-8 into U+FFFD, so distinct values (role names the
+            // Stack sends) would collide: such a variable is refused, not repaired
+            if Host.environmentNamesWithInvalidUTF8.contains(name) {
+                throw HostError.usage("environment variable \(name) is not valid UTF-8")
+            }
             return [.optional(self.options.environment[name])]
         }
         lua.setGlobal("sleep") { [unowned self] call in
