@@ -12,6 +12,7 @@ local p = instance.inputs {
   user = {type = "string", required = true, desc = "role name, used exactly as given"},
   password = {type = "string", required = true, secret = true, desc = "password, used exactly as given"},
   privilege = {type = "integer", required = true, desc = "privilege code: 1, 6, 7 or 15"},
+  allow_demote = {type = "boolean", default = false, desc = "allow taking SUPERUSER from the manager's or the Stack's own roles"},
 }
 accounts.check_name(p.user)
 accounts.check_code(p.privilege)

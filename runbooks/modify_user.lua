@@ -9,6 +9,7 @@ local p = instance.inputs {
   user = {type = "string", required = true, desc = "role name, used exactly as given"},
   password = {type = "string", secret = true, desc = "new password (omit to keep the current one)"},
   privilege = {type = "integer", required = true, desc = "privilege code: 1, 6, 7 or 15"},
+  allow_demote = {type = "boolean", default = false, desc = "allow taking SUPERUSER from the manager's or the Stack's own roles"},
 }
 accounts.check_name(p.user)
 accounts.check_code(p.privilege)

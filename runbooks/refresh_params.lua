@@ -7,6 +7,10 @@
 -- byte-identical. Comments and order are kept; postgresql.auto.conf is never touched.
 
 local instance = require("instance")
+-- `[]` decodes to the same empty table as `{}`: tell them apart on the text
+if type(params.params) == "string" and params.params:match("^%s*%[") then
+  raise("usage", "params must be a JSON object of name -> value, got a JSON array")
+end
 local p = instance.inputs {
   params = {type = "json", required = true, desc = "JSON object of parameter name -> value"},
 }
@@ -105,15 +109,54 @@ for _, s in ipairs(sql([[select name, vartype, unit, min_val, max_val, context,
   settings[s.name] = s
 end
 
+-- what would stop the next start: libraries the engine does not have, memory it cannot get
+local pkglibdir = (sql("select setting from pg_config where name = 'PKGLIBDIR'", {}, instance.conn(p))[1] or {}).setting
+
+--- Whether the engine can load library `lib` (as shared_preload_libraries names it).
+local function library_exists(lib)
+  local path = lib:gsub("^%$libdir", pkglibdir or "")
+  if not path:find("/", 1, true) then path = (pkglibdir or "") .. "/" .. path end
+  return fs.exists(path) or fs.exists(path .. ".so")
+end
+
+--- Bytes of memory this machine (or its cgroup) can give; nil when unknown.
+local function machine_memory()
+  local total = (fs.read("/proc/meminfo") or ""):match("MemTotal:%s*(%d+) kB")
+  total = total and tonumber(total) * 1024
+  for _, f in ipairs({"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) do
+    local v = tonumber(((fs.exists(f) and fs.read(f)) or ""):match("^(%d+)"))
+    if v and (not total or v < total) then total = v end
+  end
+  return total
+end
+
+local function is_secret_name(name)
+  return name:find("password") or name:find("passwd") or name:find("secret") or name:find("token")
+end
+
 local problems = {}
-local function reject(name, why) problems[#problems + 1] = name .. " = " .. wanted[name].raw .. ": " .. why end
+local function reject(name, why)
+  local shown = is_secret_name(name) and "******" or wanted[name].raw
+  problems[#problems + 1] = name .. " = " .. shown .. ": " .. why
+end
 for _, name in ipairs(names) do
   local w, s = wanted[name], settings[name]
   local v, quoted = unquote(w.raw)
   if v == nil then reject(name, "malformed quoted value")
   elseif not s then
-    if name:find(".", 1, true) then
-      w.value, w.custom = v, true   -- an extension's setting: the engine check below still runs
+    -- an extension's setting is known once its library is loaded; postgres accepts any dotted
+    -- name as a placeholder, so a prefix no library of this engine defines is refused here
+    local prefix = name:match("^([^.]+)%.")
+    local defined = false
+    if prefix then
+      for known in pairs(settings) do
+        if known:sub(1, #prefix + 1) == prefix .. "." then defined = true break end
+      end
+    end
+    if prefix and (defined or library_exists(prefix)) then
+      w.value, w.custom = v, true   -- the engine check below still runs
+    elseif prefix then
+      reject(name, "unknown parameter: this engine has no extension '" .. prefix .. "' defining it")
     else reject(name, "unknown parameter") end
   elseif s.context == "internal" then reject(name, "cannot be changed (internal)")
   else
@@ -128,6 +171,24 @@ for _, name in ipairs(names) do
       local vals = json_decode(s.enumvals)
       for _, e in ipairs(vals) do if e:lower() == v:lower() then found = true end end
       if not found then ok, why = false, "must be one of: " .. table.concat(vals, ", ") end
+    end
+    if ok and name == "shared_preload_libraries" then
+      for lib in v:gmatch("[^,]+") do
+        lib = lib:match("^%s*(.-)%s*$"):gsub('^"(.*)"$', "%1")
+        if lib ~= "" and not library_exists(lib) then
+          ok, why = false, "library '" .. lib .. "' is not in this engine (" .. tostring(pkglibdir) .. "); the next start would fail"
+        end
+      end
+    end
+    if ok and name == "shared_buffers" then
+      local n = numeric(v, s)
+      local bnum, bunit = s.unit:match("^(%d*)(%a+)$")
+      local bytes = n * tonumber(bnum ~= "" and bnum or "1") * mem[bunit]
+      local avail = machine_memory()
+      if avail and bytes >= avail then
+        ok, why = false, string.format("is %d MiB but this machine can give %d MiB; the next start would fail",
+                                       bytes // 1048576, avail // 1048576)
+      end
     end
     if ok then w.value, w.quoted = v, quoted else reject(name, why) end
   end

@@ -4,6 +4,8 @@
 #include <time.h>
 #include <stdio.h>
 #include <signal.h>
+#include <unistd.h>
+#include <pthread.h>
 
 /* ---------------------------------------------------------------- trampoline */
 
@@ -18,7 +20,10 @@ static int sl_fnbox_gc(lua_State *L) {
 static int sl_trampoline(lua_State *L) {
     sl_fnbox *b = lua_touserdata(L, lua_upvalueindex(1));
     if (!b || !b->box) return luaL_error(L, "host function was released");
+    if (sl_host_detached(L)) return luaL_error(L, "host functions are not available while the Lua state is being destroyed");
+    sl_enter_host(L);
     int n = b->fn(L, b->box);           /* every Swift frame has returned after this */
+    sl_leave_host(L);
     if (n != SL_RAISE) return n;
     if (lua_type(L, -1) == LUA_TSTRING) {
         /* prefix "runbook.lua:LINE:" of the Lua code that called us */
@@ -130,9 +135,21 @@ int sl_traceback(lua_State *L) {
     return 1;
 }
 
-/* ---------------------------------------------------------------- deadline */
+/* ---------------------------------------------------------------- per-state data */
 
-typedef struct { double deadline; int hit; } sl_extra;
+/* The extra space of every thread of a state points here. */
+typedef struct {
+    double deadline;
+    int hit;
+    /* memory: bytes Lua holds, the cap (0 = none), set once an allocation was refused */
+    size_t used, limit;
+    int memory_hit;
+    /* > 0 while Swift frames are on the stack (set-up, host functions): allocations are never
+       refused there, because a failed push would longjmp across Swift */
+    int in_swift;
+    /* host functions refuse to run (the Swift side is being destroyed) */
+    int detached;
+} sl_extra;
 
 static sl_extra *extra(lua_State *L) { return *(sl_extra **)lua_getextraspace(L); }
 
@@ -142,18 +159,69 @@ double sl_monotonic(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-lua_State *sl_newstate(void) {
-    lua_State *L = luaL_newstate();
-    if (!L) return NULL;
+/* A counting allocator: Lua's own heap is capped so a runaway runbook ends with a clear
+   error instead of the kernel's OOM killer (or a crash in whatever allocates next). */
+static void *sl_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    sl_extra *e = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        e->used -= old;
+        return NULL;
+    }
+    if (nsize > old && e->limit > 0 && e->in_swift == 0 && e->used - old + nsize > e->limit) {
+        e->memory_hit = 1;
+        return NULL;                      /* Lua raises LUA_ERRMEM from Lua/C frames only */
+    }
+    void *p = realloc(ptr, nsize);
+    if (p) e->used = e->used - old + nsize;
+    return p;
+}
+
+static int sl_panic(lua_State *L) {
+    const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+    fprintf(stderr, "polarrun: unprotected Lua error: %s\n", msg);
+    fflush(stderr);
+    _exit(1);
+}
+
+lua_State *sl_newstate(size_t memory_limit) {
     sl_extra *e = calloc(1, sizeof(sl_extra));
+    if (!e) return NULL;
+    e->limit = memory_limit;
+    e->in_swift = 1;                      /* set-up runs from Swift */
+    lua_State *L = lua_newstate(sl_alloc, e);
+    if (!L) { free(e); return NULL; }
+    lua_atpanic(L, sl_panic);
+    /* errors in __gc become warnings; they are off, as in luaL_newstate */
     *(sl_extra **)lua_getextraspace(L) = e;   /* new threads copy the main thread's extra space */
     return L;
 }
 
-void sl_close(lua_State *L) {
+void sl_enter_host(lua_State *L) { extra(L)->in_swift++; }
+void sl_leave_host(lua_State *L) { extra(L)->in_swift--; }
+int sl_host_detached(lua_State *L) { return extra(L)->detached; }
+void sl_detach_host(lua_State *L) { extra(L)->detached = 1; }
+int sl_memory_hit(lua_State *L) { return extra(L)->memory_hit; }
+size_t sl_memory_used(lua_State *L) { return extra(L)->used; }
+size_t sl_memory_limit(lua_State *L) { return extra(L)->limit; }
+
+int sl_pcall_from_swift(lua_State *L, int nargs, int nresults, int msgh) {
     sl_extra *e = extra(L);
+    int saved = e->in_swift;
+    e->in_swift = 0;                      /* Lua code runs: the cap applies */
+    int status = lua_pcall(L, nargs, nresults, msgh);
+    e->in_swift = saved;
+    return status;
+}
+
+int sl_close(lua_State *L) {
+    sl_extra *e = extra(L);
+    e->in_swift = 0;                      /* finalizers are Lua code: the cap applies */
     lua_close(L);
+    int hit = e->hit;
     free(e);
+    return hit;
 }
 
 static volatile sig_atomic_t sl_signo = 0;
@@ -274,4 +342,85 @@ void sl_where(lua_State *L, int level, char *buf, size_t size) {
         }
     }
     snprintf(buf, size, "?");
+}
+
+/* ---------------------------------------------------------------- watchdog */
+
+/* Lua cannot run hooks inside __gc finalizers, and a message handler that loops can keep
+   catching the hook's error, so neither the deadline nor SIGTERM stops them. This thread is
+   the backstop: once the deadline (or a termination signal that no runbook trapped) is
+   `grace` seconds old, it kills the children's process groups and ends the process. */
+
+static pthread_mutex_t sl_wd_mutex = PTHREAD_MUTEX_INITIALIZER;
+static double sl_wd_deadline = 0;         /* monotonic; 0 = none */
+static double sl_wd_grace = 5;
+static double sl_wd_signal_grace = 30;
+static double sl_wd_signal_at = 0;
+static int sl_wd_started = 0;
+#define SL_WD_MAX_CHILDREN 256
+static pid_t sl_wd_children[SL_WD_MAX_CHILDREN];
+
+void sl_watchdog_child(pid_t pid, int running) {
+    pthread_mutex_lock(&sl_wd_mutex);
+    for (int i = 0; i < SL_WD_MAX_CHILDREN; i++) {
+        if (running && sl_wd_children[i] == 0) { sl_wd_children[i] = pid; break; }
+        if (!running && sl_wd_children[i] == pid) { sl_wd_children[i] = 0; break; }
+    }
+    pthread_mutex_unlock(&sl_wd_mutex);
+}
+
+static void sl_wd_exit(int code, const char *why, double grace) {
+    pthread_mutex_lock(&sl_wd_mutex);
+    for (int i = 0; i < SL_WD_MAX_CHILDREN; i++)
+        if (sl_wd_children[i] > 0) kill(-sl_wd_children[i], SIGKILL);   /* each child leads its group */
+    pthread_mutex_unlock(&sl_wd_mutex);
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "polarrun: %s; the runbook did not stop within %gs "
+                     "(a looping __gc finalizer or error handler?), so the process ends here\n", why, grace);
+    if (n > 0) { ssize_t w = write(2, buf, (size_t)n); (void)w; }
+    _exit(code);
+}
+
+static void *sl_wd_main(void *arg) {
+    (void)arg;
+    for (;;) {
+        usleep(100000);
+        double now = sl_monotonic();
+        pthread_mutex_lock(&sl_wd_mutex);
+        double deadline = sl_wd_deadline, grace = sl_wd_grace, signal_grace = sl_wd_signal_grace;
+        pthread_mutex_unlock(&sl_wd_mutex);
+        if (deadline > 0 && now > deadline + grace) sl_wd_exit(124, "runbook deadline (--timeout) passed", grace);
+        int sig = sl_signo;
+        if (sig && !sl_trapped) {
+            if (sl_wd_signal_at == 0) sl_wd_signal_at = now;
+            else if (now > sl_wd_signal_at + signal_grace) sl_wd_exit(128 + sig, "terminated by a signal", signal_grace);
+        }
+    }
+    return NULL;
+}
+
+void sl_watchdog_arm(double seconds, double grace, double signal_grace) {
+    pthread_mutex_lock(&sl_wd_mutex);
+    double at = sl_monotonic() + seconds;
+    if (seconds > 0 && (sl_wd_deadline == 0 || at < sl_wd_deadline)) sl_wd_deadline = at;
+    if (grace >= 0) sl_wd_grace = grace;
+    if (signal_grace >= 0) sl_wd_signal_grace = signal_grace;
+    int start = !sl_wd_started;
+    sl_wd_started = 1;
+    pthread_mutex_unlock(&sl_wd_mutex);
+    if (start) {
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&a, 64 * 1024);
+        pthread_create(&t, &a, sl_wd_main, NULL);
+        pthread_attr_destroy(&a);
+    }
+}
+
+void sl_watchdog_disarm(void) {
+    pthread_mutex_lock(&sl_wd_mutex);
+    sl_wd_deadline = 0;
+    pthread_mutex_unlock(&sl_wd_mutex);
 }

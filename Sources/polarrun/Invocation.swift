@@ -9,6 +9,8 @@ struct Invocation {
     var json = false
     var dryRun = false
     var timeout: Double? = nil
+    /// --memory-limit MiB (overrides POLARRUN_MEMORY_LIMIT).
+    var memoryLimit: String? = nil
     var logFile: String? = nil
     var verbose = false
     var quiet = false
@@ -36,17 +38,20 @@ struct Invocation {
                 case "--quiet": inv.quiet = true
                 case "--log-stdout": inv.logStdout = true
                 case "--describe": inv.describe = true
-                case "--timeout", "--log-file":
+                case "--timeout", "--log-file", "--memory-limit":
                     guard i + 1 < args.count else { return nil }
                     i += 1
                     if a == "--timeout" {
                         guard let t = Double(args[i]) else { return nil }
                         inv.timeout = t
+                    } else if a == "--memory-limit" {
+                        inv.memoryLimit = args[i]
                     } else {
                         inv.logFile = args[i]
                     }
                 default:
                     if a.hasPrefix("--timeout="), let t = Double(a.dropFirst(10)) { inv.timeout = t }
+                    else if a.hasPrefix("--memory-limit=") { inv.memoryLimit = String(a.dropFirst(15)) }
                     else if a.hasPrefix("--log-file="), a.count > 11 { inv.logFile = String(a.dropFirst(11)) }
                     else { return nil }
                 }
@@ -63,6 +68,11 @@ struct Invocation {
     func validate() throws {
         if let t = timeout, !(t > 0) { throw UsageError(message: "--timeout must be a positive number of seconds") }
         if !list && runbook == nil { throw UsageError(message: "name a runbook to run (or use --list)") }
+        var probe = RunOptions()
+        do {
+            try Limits.apply(environment: probe.environment, to: &probe)
+            if let m = memoryLimit { _ = try Limits.memoryLimit(mebibytes: m, source: "--memory-limit") }
+        } catch let e as Limits.Invalid { throw UsageError(message: e.message) }
         var seen = Set<Substring>()
         for a in inputs {
             guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
@@ -90,6 +100,9 @@ struct Invocation {
         options.describeOnly = describe
         options.logToStdout = logStdout
         options.consoleLevel = verbose ? .debug : quiet ? .warning : .info
+        try Limits.apply(environment: options.environment, to: &options)
+        if let m = memoryLimit { options.memoryLimit = try Limits.memoryLimit(mebibytes: m, source: "--memory-limit") }
+        Limits.watchSignals(environment: options.environment)
 
         if list {
             let path = SearchPath(environment: options.environment)
@@ -106,7 +119,7 @@ struct Invocation {
         do {
             let runtime = try Runtime(options: options)
             let rb = try runtime.searchPath.resolve(runbook!)
-            let outcome = runtime.run(rb)
+            let outcome = runtime.finish(runtime.run(rb))
             if let f = outcome.failure {
                 var text = "polarrun: \(f.message)\n"
                 // a traceback helps with a runbook's own bug (a Lua error); a failure a primitive

@@ -21,7 +21,9 @@ struct PolarRunCommand: ParsableCommand {
         POLARRUN_PG_BIN (engine programs), POLARRUN_DB_USER (database OS user, default \
         postgres), POLARRUN_DOCKER and DOCKER_HOST (image builds), POLARRUN_LOG_MAX_BYTES \
         and POLARRUN_LOG_KEEP (manager log rotation, 10 MiB x 15), POLARRUN_PROGRESS \
-        (0/1: live progress lines of image builds; default on when stdout and stderr are terminals).
+        (0/1: live progress lines of image builds; default on when stdout and stderr are terminals), \
+        POLARRUN_MEMORY_LIMIT (MiB, default 512) and POLARRUN_MAX_CALL_DEPTH (default 16): see \
+        "Limits" in docs/runbooks.md.
 
         Documentation: docs/runbooks.md (writing runbooks), docs/primitives.md (the Lua \
         API), docs/operations.md, docs/build.md, docs/stack.md.
@@ -52,6 +54,9 @@ struct PolarRunCommand: ParsableCommand {
     @Option(name: .long, help: "Stop the runbook after this many seconds (exit status 124).")
     var timeout: Double?
 
+    @Option(name: .long, help: "Cap Lua's memory at this many MiB (default 512, or POLARRUN_MEMORY_LIMIT; 0: no cap). Past it the run fails (exit 1).")
+    var memoryLimit: String?
+
     @Option(name: .long, help: "The manager log file (default: /log/manager.log when /log exists).")
     var logFile: String?
 
@@ -72,7 +77,7 @@ struct PolarRunCommand: ParsableCommand {
 
     /// The parsed command line as plain values (the fast path builds the same).
     var invocation: Invocation {
-        Invocation(list: list, describe: describe, json: json, dryRun: dryRun, timeout: timeout, logFile: logFile,
+        Invocation(list: list, describe: describe, json: json, dryRun: dryRun, timeout: timeout, memoryLimit: memoryLimit, logFile: logFile,
                    verbose: verbose, quiet: quiet, logStdout: logStdout, runbook: runbook, inputs: inputs)
     }
 
@@ -92,6 +97,14 @@ Host.installSignalHandlers()
 /// PolarDB Stack's `python /docker_script/entry_point.py` reaches polarrun unchanged): run
 /// SCRIPT as a runbook with log lines on stdout, as the Stack expects.
 func commandLineArguments() -> [String] {
+    // CommandLine.arguments replaces invalid UTF-8 with U+FFFD, so distinct role names would
+    // collide: such an argument is refused instead (exit 2, nothing done)
+    for i in 1..<Int(CommandLine.argc) {
+        guard let p = CommandLine.unsafeArgv[i], String(validatingCString: p) == nil else { continue }
+        let shown = String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)), as: UTF8.self)
+        FileHandle.standardError.write(Data("polarrun: argument \(i) is not valid UTF-8: \(shown.prefix(80))\n".utf8))
+        exit(2)
+    }
     var args = Array(CommandLine.arguments.dropFirst())
     let name = (CommandLine.arguments.first ?? "").split(separator: "/").last.map(String.init) ?? ""
     if name.hasPrefix("python"), let script = args.first, !script.hasPrefix("-") {

@@ -367,6 +367,17 @@ final class BuildTests: XCTestCase {
             Bad(name: "duplicate-key", yaml: images(edit(e, "type: engine", "type: engine\n    type: engine")), expect: ["duplicated key(s): 'type'"]),
             Bad(name: "same-tag", yaml: images(edit(e, "polarrun-bad/e", "polarrun-bad/x:v1"), edit(edit(e, "id: e", "id: f"), "polarrun-bad/e", "polarrun-bad/x:v1")), expect: ["image 'f': key 'build_image_name': 'polarrun-bad/x:v1' is also the name of image 'e'"]),
             Bad(name: "result-type", yaml: "result: [a]\n" + images(e), expect: ["top-level key 'result' must be a file name"]),
+            // issue 13: hostile image files are bad input, refused before anything runs
+            Bad(name: "dockerfile-traversal", yaml: images(edit(e, "./fixtures/Dockerfile.engine.fixture", "../../../../etc/passwd")), expect: ["image 'e': key 'build_image_dockerfile' must be a relative path inside the project (no '..')"]),
+            Bad(name: "result-outside", yaml: "result: ../../../tmp/x.result\n" + images(e), expect: ["top-level key 'result' must be a relative path inside the project"]),
+            Bad(name: "repo-ext", yaml: images(edit(e, "engine_repo: ./engine", "engine_repo: \"ext::sh -c touch% /tmp/polarrun-pwned\"")), expect: ["key 'engine_repo' uses a git transport helper"]),
+            Bad(name: "repo-fd", yaml: images(edit(e, "engine_repo: ./engine", "engine_repo: \"fd::3\"")), expect: ["key 'engine_repo' uses a git transport helper"]),
+            Bad(name: "repo-newline", yaml: images(edit(e, "engine_repo: ./engine", "engine_repo: \"./engine\\n  - would be a plan line\"")), expect: ["key 'engine_repo' must not contain control characters"]),
+            Bad(name: "branch-long", yaml: images(edit(e, "engine_branch: main", "engine_branch: " + String(repeating: "b", count: 5000))), expect: ["key 'engine_branch' is 5000 bytes; at most 1024"]),
+            Bad(name: "branch-10mb", yaml: images(edit(e, "engine_branch: main", "engine_branch: " + String(repeating: "b", count: 10 << 20))), expect: ["YAML text is", "at most 1048576"]),
+            Bad(name: "alias-bomb", yaml: (["a: &a [x,x,x,x,x,x,x,x,x]"] + "bcdefghi".map { c in "\(c): &\(c) [" + Array(repeating: "*" + String(Character(UnicodeScalar(c.asciiValue! - 1))), count: 9).joined(separator: ",") + "]" }).joined(separator: "\n") + "\nimages: *i\n", expect: ["aliases expanding without bound"]),
+            Bad(name: "merge-key", yaml: "base: &base\n  type: engine\n" + images(edit(e, "    type: engine", "    <<: *base")), expect: ["merge keys ('<<') are not supported"]),
+            Bad(name: "deep-nesting", yaml: "images: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n", expect: ["nested more than 64 levels"]),
             Bad(name: "all-at-once", yaml: images(edit(e, "type: engine", "type: db"), edit(edit(m, "engine_image_id: e", "engine_image_id: zz"), "Dockerfile.manager", "Nope")),
                 expect: ["has 3 problems", "key 'type' must be 'engine' or 'manager'", "Nope does not exist", "no image has id 'zz'"]),
             Bad(name: "rootfs-missing-input", yaml: images(e, m), expect: ["rootfs /nonexistent/rootfs does not exist (input rootfs=)", "the Dockerfiles of e, m copy rootfs/"], args: ["rootfs=/nonexistent/rootfs"]),
@@ -398,6 +409,15 @@ final class BuildTests: XCTestCase {
             if c.status == 2 && !c.name.hasSuffix("-input") && c.args.isEmpty { XCTAssertTrue(r.stderr.contains("nothing was cloned or built"), "\(c.name): \(r.stderr)") }
         }
         _ = dir
+    }
+
+    /// A valid image file saved with a UTF-8 byte order mark (Windows editors) is the same file.
+    func testE_ByteOrderMarkIsAccepted() throws {
+        _ = try BuildFixture.dir()
+        let tmp = try makeTempDir(self)
+        let yml = try BuildFixture.writeYAML("bom.yml", "\u{FEFF}" + Self.images(Self.engine))
+        let r = try BuildFixture.build(yml, cache: tmp + "/cache", docker: nil, dryRun: true, ["result=\(tmp)/r"])
+        XCTAssertEqual(r.status, 0, r.all)
     }
 
     /// The README's first command once failed at step 12 of the manager's docker build: the

@@ -20,6 +20,28 @@ M.settings = {
   {"lock_timeout", "0"}, {"statement_timeout", "0"}, {"idle_in_transaction_session_timeout", "3600000"},
 }
 
+-- PolarDB Stack's own accounts (privilege 7 and 15): the Stack logs in as them to manage the
+-- instance, and replicator carries replication
+M.stack_accounts = {aurora = "SUPERUSER", replicator = "SUPERUSER REPLICATION"}
+
+--- Refuses (exit 2, nothing changed) to take SUPERUSER away from the role(s) the manager
+--- connects as or from the Stack's accounts, or REPLICATION from replicator: every later
+--- runbook would fail and recovery needs single-user mode. `p.allow_demote` overrides.
+function M.check_not_demoting(p, user, code, connected_as)
+  if p.allow_demote then return end
+  local attrs = " " .. M.codes[code].attrs .. " "
+  local needs = M.stack_accounts[user]
+  if user == connected_as or user == instance.conn(p).user then needs = "SUPERUSER" end
+  if not needs then return end
+  for want in needs:gmatch("%S+") do
+    if not attrs:find(" " .. want .. " ", 1, true) then
+      raise("usage", string.format("privilege code %d would take %s away from role %s, which %s; nothing was changed "
+        .. "(pass allow_demote=true if that is really meant)", code, want, quote_ident(user),
+        M.stack_accounts[user] and "PolarDB Stack uses to manage the instance" or "this manager connects as"))
+    end
+  end
+end
+
 local reserved = {public = true, none = true, current_user = true, session_user = true, current_role = true}
 
 --- Validates a role name: exit 2 (nothing changed) for a name PostgreSQL would alter or refuse.
@@ -47,6 +69,7 @@ function M.apply(p, user, password, code)
   c:query("set log_statement = 'none'")
   c:query("set log_min_error_statement = 'panic'")
   c:query("set log_min_duration_statement = -1")
+  M.check_not_demoting(p, user, code, c:query("select current_user as u")[1].u)
   local exists = c:query("select 1 from pg_roles where rolname = $1", {user})[1] ~= nil
   local stmt = (exists and "ALTER ROLE " or "CREATE ROLE ") .. quote_ident(user) .. " " .. spec.attrs
     .. (exists and (" " .. spec.reset) or "")

@@ -51,6 +51,33 @@ end
 
 local function is_abs(p) return p:sub(1, 1) == "/" end
 
+-- Whether relative path `p` stays inside the directory it is relative to (no '..' climbing out).
+local function stays_inside(p)
+  if is_abs(p) then return false end
+  local depth = 0
+  for part in p:gmatch("[^/]+") do
+    if part == ".." then depth = depth - 1 elseif part ~= "." then depth = depth + 1 end
+    if depth < 0 then return false end
+  end
+  return true
+end
+M.stays_inside = stays_inside
+
+-- Longest string value accepted (a branch name, a URL): a 10 MB value is an attack or an accident.
+M.max_value_bytes = 1024
+
+-- Git's `<transport>::<address>` form runs helpers (`ext::sh -c ...` runs a command, `fd::3`
+-- reads a descriptor and hangs): only plain URLs, scp-style addresses and paths are accepted.
+function M.repo_problem(repo)
+  if repo:match("^%-") then return "must be a repository URL or path" end
+  if repo:find("::", 1, true) then return "uses a git transport helper ('<transport>::'), which is not allowed" end
+  local scheme = repo:match("^(%a[%w+.%-]*)://")
+  if scheme and not ({https = true, http = true, ssh = true, git = true, file = true})[scheme:lower()] then
+    return "uses the URL scheme '" .. scheme .. "'; allowed: https, http, ssh, git, file"
+  end
+  return nil
+end
+
 --- Resolves `p` relative to `base` unless it is absolute.
 function M.resolve(base, p)
   if is_abs(p) then return p end
@@ -98,6 +125,10 @@ function M.validate(doc, path, opts)
   local result = doc.result
   if result ~= nil and (type(result) ~= "string" or result == "") then
     problem("top-level key 'result' must be a file name, got %s", typename(result))
+    result = nil
+  elseif result and (not stays_inside(result) or result:find("[%c]") or #result > M.max_value_bytes) then
+    problem("top-level key 'result' must be a relative path inside the project (no '..', no control characters), got '%s'",
+            result:sub(1, 80))
     result = nil
   end
   for _, k in ipairs({"pfsd_rpm", "polardb_rpm"}) do
@@ -154,6 +185,15 @@ function M.validate(doc, path, opts)
           problem("%s: key '%s' must be a non-empty string, got %s", label, key, typename(v))
           return nil
         end
+        -- a newline would forge lines of the plan and of git's and docker's arguments
+        if v:find("%c") then
+          problem("%s: key '%s' must not contain control characters (newline, tab ...)", label, key)
+          return nil
+        end
+        if #v > M.max_value_bytes then
+          problem("%s: key '%s' is %d bytes; at most %d are accepted", label, key, #v, M.max_value_bytes)
+          return nil
+        end
         return v
       end
       local function bool(key, default)
@@ -186,6 +226,11 @@ function M.validate(doc, path, opts)
       end
 
       img.dockerfile_given = str("build_image_dockerfile", true)
+      if img.dockerfile_given and not stays_inside(img.dockerfile_given) then
+        problem("%s: key 'build_image_dockerfile' must be a relative path inside the project (no '..'), got '%s'",
+                label, img.dockerfile_given)
+        img.dockerfile_given = nil
+      end
       if img.dockerfile_given then
         img.dockerfile = M.resolve(base, img.dockerfile_given)
         if not fs.exists(img.dockerfile) then
@@ -205,8 +250,9 @@ function M.validate(doc, path, opts)
           problem("%s: key 'engine_branch' is not a valid git branch name: '%s'", label, img.engine_branch)
           img.engine_branch = nil
         end
-        if img.engine_repo and img.engine_repo:match("^%-") then
-          problem("%s: key 'engine_repo' must be a repository URL or path, got '%s'", label, img.engine_repo)
+        local why = img.engine_repo and M.repo_problem(img.engine_repo)
+        if why then
+          problem("%s: key 'engine_repo' %s, got '%s'", label, why, img.engine_repo)
           img.engine_repo = nil
         end
         img.engine_config_template = str("engine_config_template", true)

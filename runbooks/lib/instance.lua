@@ -25,8 +25,24 @@ function M.inputs(extra)
   for k, v in pairs(M.common_inputs) do spec[k] = v end
   for k, v in pairs(extra or {}) do spec[k] = v end
   local p = inputs(spec)
+  M.check_paths(p)
   p.lock_path = p.lock_path or (p.pgdata .. "/ins_lock")
   return p
+end
+
+--- Refuses path and name inputs that would silently mean something else: an empty `pgdata=`
+--- makes libpq fall back to its defaults (another instance), puts the lock at the root, and
+--- edits whatever conf file "" resolves to. Exit 2, before anything is touched.
+function M.check_paths(p)
+  for _, k in ipairs({"pgdata", "bindir", "db_user", "log_dir", "lock_path"}) do
+    local v = p[k]
+    if v ~= nil and (v == "" or v:match("^%s*$") or v:find("%c")) then
+      raise("usage", string.format("input '%s' must not be empty or contain control characters; nothing was changed", k))
+    end
+  end
+  if p.pgdata:sub(1, 1) ~= "/" or p.pgdata:match("^/+$") then
+    raise("usage", "input 'pgdata' must be an absolute path below / (got '" .. p.pgdata .. "'); nothing was changed")
+  end
 end
 
 --- Connection options for sql(): the unix socket in the data directory, user postgres.

@@ -10,6 +10,7 @@
 #include <lua5.4/lua.h>
 #include <lua5.4/lualib.h>
 #include <lua5.4/lauxlib.h>
+#include <sys/types.h>
 
 #define SL_RAISE (-1)
 
@@ -48,10 +49,34 @@ int sl_deadline_hit(lua_State *L);
 double sl_deadline_remaining(lua_State *L);
 /// Records that a host call was stopped by the deadline (so the run exits 124).
 void sl_mark_deadline_hit(lua_State *L);
-/// Frees the state's extra space and closes it.
-void sl_close(lua_State *L);
-/// Creates a state with the extra space set up.
-lua_State *sl_newstate(void);
+/// Closes the state (running finalizers) and frees its extra space. Returns 1 when the
+/// deadline had been hit (sl_deadline_hit) by the end.
+int sl_close(lua_State *L);
+/// Creates a state with the extra space set up and Lua's heap capped at `memory_limit`
+/// bytes (0: no cap). The cap applies only while Lua code runs (see sl_pcall_from_swift).
+lua_State *sl_newstate(size_t memory_limit);
+/// lua_pcall for Swift callers: Lua code under it is subject to the memory cap.
+int sl_pcall_from_swift(lua_State *L, int nargs, int nresults, int msgh);
+/// Brackets a host function's Swift frames (allocations are never refused there).
+void sl_enter_host(lua_State *L);
+void sl_leave_host(lua_State *L);
+/// After this, host functions raise instead of calling Swift (the Swift side is going away).
+void sl_detach_host(lua_State *L);
+int sl_host_detached(lua_State *L);
+/// 1 once an allocation was refused because of the cap.
+int sl_memory_hit(lua_State *L);
+size_t sl_memory_used(lua_State *L);
+size_t sl_memory_limit(lua_State *L);
+
+/// The process-wide watchdog (a thread started on first use): ends the process with 124
+/// `grace` seconds after the earliest armed deadline (`seconds` from now; <= 0 arms none), or
+/// with 128+N `signal_grace` seconds after an untrapped termination signal N, killing the
+/// registered children's process groups first. A negative grace keeps the current one.
+void sl_watchdog_arm(double seconds, double grace, double signal_grace);
+/// Forgets the deadline (the run it guarded has ended).
+void sl_watchdog_disarm(void);
+/// Registers (running=1) or forgets (0) a child process group for the watchdog.
+void sl_watchdog_child(pid_t pid, int running);
 
 /// The `null` sentinel (SQL NULL, JSON null): one light userdata whose tostring is "null".
 void sl_push_null(lua_State *L);

@@ -21,21 +21,40 @@ public final class LuaState {
     /// The object that owns this state (the `Runtime`), for host functions registered statically.
     public weak var owner: AnyObject?
 
-    public init() throws {
-        guard let L = sl_newstate() else { throw HostError.runtime("cannot create a Lua state (out of memory)") }
+    /// `memoryLimit`: bytes Lua's heap may hold while Lua code runs (0: no cap).
+    public init(memoryLimit: Int = 0) throws {
+        guard let L = sl_newstate(max(0, memoryLimit)) else { throw HostError.runtime("cannot create a Lua state (out of memory)") }
         self.L = L
         self.mainL = L
         try protectedCall(sl_open_safe_libs)
         try protectedCall(sl_setup_null)
     }
 
-    deinit { close() }
+    deinit {
+        // finalizers that call host functions would reach a LuaState being destroyed
+        if !isClosed { sl_detach_host(mainL) }
+        close()
+    }
 
-    /// Closes the state; every handle still open is released by its `__gc`.
+    /// Closes the state; every handle still open is released by its `__gc`, and finalizers
+    /// may still call host functions (the owner is alive while it calls this).
     public func close() {
         guard !isClosed else { return }
-        sl_close(mainL)
+        L = mainL
+        let hitBefore = sl_deadline_hit(mainL) != 0
+        let hitAfter = sl_close(mainL) != 0
         isClosed = true
+        deadlineHitAtClose = !hitBefore && hitAfter
+    }
+    /// Whether a finalizer run by `close` was stopped by the deadline (in a host call).
+    public private(set) var deadlineHitAtClose = false
+
+    /// Closes the state without letting finalizers call host functions (for an owner's deinit,
+    /// when the objects those functions use are already going away).
+    public func closeDetached() {
+        guard !isClosed else { return }
+        sl_detach_host(mainL)
+        close()
     }
 
     /// Runs a C function under `lua_pcall` (for library set-up that may raise).
@@ -112,7 +131,7 @@ public final class LuaState {
         fn.push(L)
         guard lua_checkstack(L, Int32(args.count) + 8) != 0 else { throw HostError.runtime("Lua stack overflow") }
         for a in args { push(a) }
-        let status = sl_pcall(L, Int32(args.count), LUA_MULTRET, base + 1)
+        let status = sl_pcall_from_swift(L, Int32(args.count), LUA_MULTRET, base + 1)
         defer { lua_settop(L, base) }
         if status != LUA_OK {
             throw failure(at: -1)
@@ -146,6 +165,11 @@ public final class LuaState {
         } else {
             f.message = "(error object is a \(String(cString: lua_typename(L, t))) value)"
         }
+        if sl_memory_hit(L) != 0 {
+            f.kind = "memory"
+            f.message = LuaState.memoryLimitMessage(limit: Int(sl_memory_limit(L))) + (f.message == "not enough memory" ? "" : " (last error: \(f.message))")
+            f.traceback = ""
+        }
         lua_pushvalue(L, idx)
         f.value = LuaRef(state: self, popping: L)
         if sl_deadline_hit(L) != 0 { f.kind = "timeout" }
@@ -157,12 +181,21 @@ public final class LuaState {
     /// Arms the runbook deadline (seconds from now); 0 disarms it.
     public func setDeadline(seconds: Double) { sl_set_deadline(L, seconds) }
     /// Seconds left before the deadline (very large when none is set).
-    public var deadlineRemaining: Double { sl_deadline_remaining(L) }
-    public var deadlineHit: Bool { sl_deadline_hit(L) != 0 }
+    public var deadlineRemaining: Double { isClosed ? 0 : sl_deadline_remaining(L) }
+    public var deadlineHit: Bool { isClosed ? deadlineHitAtClose : sl_deadline_hit(L) != 0 }
     /// Records that a host call was cut short by the deadline.
     public func markDeadlineHit() { sl_mark_deadline_hit(L) }
 
     // MARK: Memory
+
+    /// The error of a run that reached the memory cap.
+    static func memoryLimitMessage(limit: Int) -> String {
+        "the runbook used more than the Lua memory limit of \(limit / (1 << 20)) MiB; "
+            + "raise it with --memory-limit MiB or POLARRUN_MEMORY_LIMIT=MiB if the work really needs it"
+    }
+
+    /// Bytes Lua holds now, and whether an allocation was ever refused by the cap.
+    public var memoryUsed: Int { isClosed ? 0 : Int(sl_memory_used(mainL)) }
 
     /// Kilobytes in use by Lua.
     public var memoryKB: Int { Int(sl_gc_count_kb(L)) }

@@ -25,8 +25,7 @@ extension Runtime {
                 default: throw HostError.usage("conf_set: value of '\(name)' must be a string, number, boolean or null, got \(v.typeName)")
                 }
             }
-            let lock = try FileLock.acquire(path: lockPath(for: path), shared: false,
-                                            timeout: min(60, self.lua.deadlineRemaining),
+            let lock = try self.acquireLock(path: lockPath(for: path), shared: false, timeout: 60,
                                             onWait: { self.log(.info, "waiting for the lock on \(path)") })
             defer { lock.close() }
             guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf_set: \(path) does not exist") }

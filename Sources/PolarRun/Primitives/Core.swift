@@ -71,6 +71,11 @@ extension Runtime {
         }
         lua.setGlobal("env") { [unowned self] call in
             let name = try call.string(1, "name")
+            // Foundation turns invalid UTF-8 into U+FFFD, so distinct values (role names the
+            // Stack sends) would collide: such a variable is refused, not repaired
+            if Host.environmentNamesWithInvalidUTF8.contains(name) {
+                throw HostError.usage("environment variable \(name) is not valid UTF-8")
+            }
             return [.optional(self.options.environment[name])]
         }
         lua.setGlobal("sleep") { [unowned self] call in
@@ -140,6 +145,8 @@ extension Runtime {
                 throw HostError("describe", "inputs described")
             }
             let converted = try InputSpec.validate(given, against: declared, secrets: self.secrets)
+            // password-like keys inside JSON inputs (refresh_params' params) are secrets too
+            self.secrets.collect(from: .table(converted))
             self.lua.setGlobal("params", value: .table(converted))
             return [.table(converted)]
         }
@@ -149,13 +156,20 @@ extension Runtime {
     private func callRunbook(_ call: HostCall) throws -> [LuaValue] {
         let name = try call.string(1, "runbook")
         let params = try call.optTable(2, "params")
+        let tooDeep = HostError("call_depth", "polarrun.call(\"\(name)\"): runbooks nested \(options.maxCallDepth) deep "
+            + "(does a runbook call itself?); the limit is POLARRUN_MAX_CALL_DEPTH")
+        guard options.callDepth < options.maxCallDepth else { throw tooDeep }
         let rb = try searchPath.resolve(name)
         var opts = options
         opts.typedParams = params
+        opts.callDepth = options.callDepth + 1
         opts.timeout = lua.deadlineRemaining < 1e8 ? max(0.001, lua.deadlineRemaining) : nil
+        // the called runbook shares what is left of the cap, so nesting cannot multiply it
+        if options.memoryLimit > 0 { opts.memoryLimit = max(1 << 20, options.memoryLimit - lua.memoryUsed) }
         let child = try Runtime(options: opts, sink: sink, secrets: secrets)
-        let outcome = child.run(rb)
+        let outcome = child.finish(child.run(rb))
         if let f = outcome.failure {
+            if f.kind == "call_depth" { throw tooDeep }   // one message, not one prefix per level
             throw HostError(f.kind, "\(rb.name): \(f.message)")
         }
         return [outcome.result]

@@ -25,8 +25,25 @@ extension Runtime {
 }
 
 /// YAML text → Lua values, with duplicate keys reported by line.
+///
+/// Limits are checked before and during decoding, so hostile input fails as bad input instead
+/// of exhausting memory: the text's size, and the number of values it decodes to (an alias
+/// bomb is a few hundred bytes whose anchors expand to billions of values).
 public enum YAML {
+    /// Bytes of YAML text accepted (image.yml files are a few KiB).
+    public static let maxBytes = 1 << 20
+    /// Values (scalars, lists, mappings) one document may decode to, aliases expanded.
+    public static let maxValues = 200_000
+    /// Nesting depth of lists and mappings.
+    public static let maxDepth = 64
+
     public static func load(_ text: String, source: String) throws -> LuaValue {
+        guard text.utf8.count <= maxBytes else {
+            throw HostError.usage("\(source): YAML text is \(text.utf8.count) bytes; at most \(maxBytes) are accepted")
+        }
+        var text = text
+        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }   // a UTF-8 byte order mark (editors on Windows)
+        try checkNesting(text, source: source)
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -36,7 +53,25 @@ public enum YAML {
             throw HostError.usage("\(source): YAML syntax error: \(error)")
         }
         guard let node else { return .nil }
-        return try convert(node, source: source)
+        var budget = maxValues
+        return try convert(node, source: source, depth: 0, budget: &budget)
+    }
+
+    /// Refuses flow collections nested deeper than `maxDepth` before the (recursive) parser sees
+    /// them: `[[[[...` a million deep would overflow its stack. Block nesting needs indentation,
+    /// which `maxBytes` bounds; `convert` checks the depth of both.
+    static func checkNesting(_ text: String, source: String) throws {
+        var depth = 0
+        for b in text.utf8 {
+            if b == UInt8(ascii: "[") || b == UInt8(ascii: "{") {
+                depth += 1
+                if depth > maxDepth * 4 {   // brackets inside quoted strings count too: be generous
+                    throw HostError.usage("\(source): YAML nested more than \(maxDepth) levels deep")
+                }
+            } else if (b == UInt8(ascii: "]") || b == UInt8(ascii: "}")) && depth > 0 {
+                depth -= 1
+            }
+        }
     }
 
     static func describe(_ e: YamlError) -> String {
@@ -48,7 +83,12 @@ public enum YAML {
         }
     }
 
-    static func convert(_ node: Node, source: String) throws -> LuaValue {
+    static func convert(_ node: Node, source: String, depth: Int, budget: inout Int) throws -> LuaValue {
+        budget -= 1
+        guard budget >= 0 else {
+            throw HostError.usage("\(source): YAML decodes to more than \(maxValues) values (aliases expanding without bound?)")
+        }
+        guard depth <= maxDepth else { throw HostError.usage("\(source): YAML nested more than \(maxDepth) levels deep") }
         switch node {
         case .scalar(let s):
             if s.style == .plain {
@@ -59,16 +99,21 @@ public enum YAML {
             }
             return .string(s.string)
         case .sequence(let seq):
-            return .table(LuaTable(array: try seq.map { try convert($0, source: source) }))
+            var items: [LuaValue] = []
+            for n in seq { items.append(try convert(n, source: source, depth: depth + 1, budget: &budget)) }
+            return .table(LuaTable(array: items))
         case .mapping(let map):
             var t = LuaTable()
             var seen = Set<String>()
             for (k, v) in map {
                 guard case .scalar(let ks) = k else { throw HostError.usage("\(source): only scalar mapping keys are supported") }
+                if ks.string == "<<" && ks.style == .plain {
+                    throw HostError.usage("\(source): line \((k.mark?.line).map(String.init) ?? "?"): merge keys ('<<') are not supported; write the keys out")
+                }
                 if !seen.insert(ks.string).inserted {
                     throw HostError.usage("\(source): line \((k.mark?.line).map(String.init) ?? "?"): duplicate key '\(ks.string)'")
                 }
-                t.fields[.string(ks.string)] = try convert(v, source: source)
+                t.fields[.string(ks.string)] = try convert(v, source: source, depth: depth + 1, budget: &budget)
             }
             return .table(t)
         case .alias:

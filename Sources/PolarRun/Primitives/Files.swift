@@ -1,4 +1,5 @@
 import Foundation
+import LuaShim
 
 /// fs.* file helpers, lock_file / unlock_file (instance lock markers) and flock (mutual exclusion).
 extension Runtime {
@@ -59,6 +60,7 @@ extension Runtime {
             let o = Options(try call.optTable(2, "options"), context: "fs.remove")
             try o.allow(["recursive"])
             if self.mutating("remove \(path)") { return [] }
+            AtomicFile.removeStaleTemporaries(of: path)
             var st = stat()
             guard lstat(path, &st) == 0 else { return [.bool(false)] }
             if (st.st_mode & S_IFMT) == S_IFDIR {
@@ -172,10 +174,21 @@ extension Runtime {
             let o = Options(try call.optTable(2, "options"), context: "flock")
             try o.allow(["timeout", "shared"])
             let timeout = try o.double("timeout") ?? 600
-            let lock = try FileLock.acquire(path: path, shared: try o.bool("shared") ?? false,
-                                            timeout: min(timeout, self.lua.deadlineRemaining),
+            let lock = try self.acquireLock(path: path, shared: try o.bool("shared") ?? false, timeout: timeout,
                                             onWait: { self.log(.info, "waiting for lock \(path) (held by another run)") })
             return [.object(lock)]
+        }
+    }
+
+    /// Waits for a file lock no longer than the run's deadline; a wait the deadline cut short
+    /// is the deadline's failure (exit 124), not the lock's.
+    func acquireLock(path: String, shared: Bool, timeout: Double, onWait: () -> Void) throws -> FileLock {
+        let remaining = lua.deadlineRemaining
+        do {
+            return try FileLock.acquire(path: path, shared: shared, timeout: min(timeout, remaining), onWait: onWait)
+        } catch let e as HostError where e.kind == "lock" && remaining <= timeout {
+            lua.markDeadlineHit()
+            throw HostError("timeout", "runbook deadline (--timeout) passed while waiting for the lock on \(path)")
         }
     }
 
@@ -239,6 +252,10 @@ public final class FileLock: HostObject {
         while Date() < deadline {
             usleep(50_000)
             if flock(fd, op | LOCK_NB) == 0 { return FileLock(path: path, fd: fd) }
+            if sl_signal_received() != 0 && sl_signal_trapped() == 0 {
+                Foundation.close(fd)
+                throw HostError("terminated", "stopped waiting for the lock on \(path): polarrun received SIG\(signalName(sl_signal_received()))")
+            }
         }
         Foundation.close(fd)
         throw HostError("lock", "could not lock \(path) within \(Int(timeout))s: another polarrun run holds it")

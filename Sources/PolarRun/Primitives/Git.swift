@@ -10,7 +10,12 @@ extension Runtime {
             guard let dest = try o.string("dest") else { throw HostError.usage("git_clone: option 'dest' (the directory to clone into) is required") }
             let branch = try o.string("branch")
             if let b = branch, b.hasPrefix("-") || b.isEmpty { throw HostError.usage("git_clone: invalid branch name '\(b)'") }
-            if url.hasPrefix("-") { throw HostError.usage("git_clone: invalid repository URL '\(url)'") }
+            if url.hasPrefix("-") || url.contains("::") || url.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                throw HostError.usage("git_clone: invalid repository URL '\(url)' (no leading '-', no '<transport>::', no control characters)")
+            }
+            if let b = branch, b.utf8.count > 255 || b.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                throw HostError.usage("git_clone: invalid branch name (longer than 255 bytes or with control characters)")
+            }
             let depth = try o.int("depth")
             let timeout = try o.double("timeout") ?? 1800
             if FileManager.default.fileExists(atPath: dest), !((try? FileManager.default.contentsOfDirectory(atPath: dest))?.isEmpty ?? true) {
@@ -82,9 +87,13 @@ extension Runtime {
     }
 
     func gitEnvironment() -> [String: String] {
-        var env = options.environment
+        var env = childEnvironment
         env["GIT_TERMINAL_PROMPT"] = "0"
         env["GIT_ASKPASS"] = "/bin/true"
+        // transports a URL chooses (`fd::`, `ext::` and other `<helper>::` forms) are refused:
+        // git then allows only the known-safe ones (https, ssh, git, file)
+        env["GIT_PROTOCOL_FROM_USER"] = "0"
+        env["GIT_ALLOW_PROTOCOL"] = "https:http:ssh:git:file"
         return env
     }
 }

@@ -21,7 +21,7 @@ extension Runtime {
             for (k, v) in (try o.stringMap("labels") ?? [:]).sorted(by: { $0.key < $1.key }) { args += ["--label", "\(k)=\(v)"] }
             args.append(context)
             var spec = ProcessSpec(args)
-            spec.environment = self.options.environment
+            spec.environment = self.childEnvironment
             spec.timeout = try o.double("timeout") ?? 7200
             let prefix = try o.string("prefix") ?? tag
             spec.onLine = { [unowned self] line, _ in
@@ -53,7 +53,7 @@ extension Runtime {
             while true {
                 attempt += 1
                 var spec = ProcessSpec([try self.dockerCLI(), "push", image])
-                spec.environment = self.options.environment
+                spec.environment = self.childEnvironment
                 spec.timeout = try o.double("timeout") ?? 3600
                 spec.onLine = { [unowned self] line, _ in
                     if line.contains("digest:") || line.contains("Pushed") || line.contains("error") { self.log(.info, "[\(prefix)] \(line)") }

@@ -25,7 +25,7 @@ extension Runtime {
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.timeout = try o.double("timeout")
-            var env = self.options.environment
+            var env = self.childEnvironment
             for (k, v) in try o.stringMap("env") ?? [:] { env[k] = v }
             spec.environment = env
             let shown = argv.map(shellQuote).joined(separator: " ")

@@ -62,7 +62,7 @@ extension Runtime {
         func spec(_ args: [String]) -> ProcessSpec {
             var s = ProcessSpec([exe] + args)
             s.user = user
-            s.environment = options.environment.filter { !$0.key.hasPrefix("PG") }
+            s.environment = childEnvironment.filter { !$0.key.hasPrefix("PG") }
             s.cwd = "/"
             s.timeout = Double(timeout + 10)
             return s

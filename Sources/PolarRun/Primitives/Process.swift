@@ -14,13 +14,13 @@ extension Runtime {
             spec.timeout = try o.double("timeout")
             spec.user = try o.string("user")
             if let extra = try o.stringMap("env") {
-                var env = (try o.bool("clear_env") ?? false) ? [:] : self.options.environment
+                var env = (try o.bool("clear_env") ?? false) ? [:] : self.childEnvironment
                 for (k, v) in extra { env[k] = v }
                 spec.environment = env
             } else if try o.bool("clear_env") == true {
                 spec.environment = [:]
             } else {
-                spec.environment = self.options.environment
+                spec.environment = self.childEnvironment
             }
             if try o.bool("stream") == true {
                 spec.onLine = { [unowned self] line, _ in self.log(.info, "  | \(line)") }

@@ -63,7 +63,8 @@ extension Runtime {
 
     func execute(_ conn: PGConnection, _ query: String, _ params: [String?], timeout: Double?) throws -> LuaValue {
         guard !query.utf8.contains(0) else { throw HostError.usage("sql: the query contains a NUL byte") }
-        log(.debug, "sql: \(query.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))"
+        // masked before it is folded onto one line: a secret spanning lines is still whole here
+        log(.debug, "sql: \(secrets.mask(query).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))"
             + (params.isEmpty ? "" : " [\(params.count) parameter\(params.count == 1 ? "" : "s")]"))
         let remaining = lua.deadlineRemaining
         let limit = min(timeout ?? 1e9, remaining)

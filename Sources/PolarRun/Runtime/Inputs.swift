@@ -89,11 +89,12 @@ public struct InputSpec {
             }
         case .integer:
             if let i = v.intValue { return .int(i) }
-            if case .string(let s) = v, let i = Int64(s.trimmingCharacters(in: .whitespaces)) { return .int(i) }
+            // exactly digits: " 1" or "1 " is a malformed request, not a privilege code
+            if case .string(let s) = v, let i = Int64(s) { return .int(i) }
             throw bad("an integer")
         case .number:
             if let d = v.doubleValue { return .number(d) }
-            if case .string(let s) = v, let d = Double(s.trimmingCharacters(in: .whitespaces)), d.isFinite { return .number(d) }
+            if case .string(let s) = v, let d = Double(s), d.isFinite { return .number(d) }
             throw bad("a number")
         case .boolean:
             if case .bool = v { return v }

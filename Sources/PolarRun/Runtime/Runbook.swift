@@ -130,6 +130,20 @@ public enum Host {
     /// signal a runbook chose) and the run ends cleanly. Called once by the CLI.
     public static func installSignalHandlers() { sl_install_signal_handlers() }
 
+    /// Names of this process's environment variables whose values are not valid UTF-8.
+    public static let environmentNamesWithInvalidUTF8: Set<String> = {
+        var names = Set<String>()
+        var p = environ
+        while let entry = p.pointee {
+            if String(validatingCString: entry) == nil {
+                let raw = String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: strlen(entry)), as: UTF8.self)
+                if let eq = raw.firstIndex(of: "=") { names.insert(String(raw[..<eq])) }
+            }
+            p += 1
+        }
+        return names
+    }()
+
     /// The running binary's absolute path (from /proc/self/exe).
     public static var executablePath: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

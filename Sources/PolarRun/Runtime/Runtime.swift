@@ -23,6 +23,11 @@ public struct RunOptions {
     public var environment: [String: String] = ProcessInfo.processInfo.environment
     /// Stop at `inputs{}` and describe the runbook's inputs instead of running it.
     public var describeOnly = false
+    /// Bytes Lua's heap may hold (see `Limits`); 0 for no cap.
+    public var memoryLimit = Limits.defaultMemoryLimit
+    /// How deep `polarrun.call` may nest runbooks; `callDepth` is this run's depth (0 at the top).
+    public var maxCallDepth = Limits.defaultMaxCallDepth
+    public var callDepth = 0
 
     public init() {}
 }
@@ -71,7 +76,7 @@ public final class Runtime {
             self.sink.consoleIsStdout = options.logToStdout
             if !options.logToStdout && !options.json { self.sink.board = ProgressBoard.make(environment: options.environment) }
         }
-        lua = try LuaState()
+        lua = try LuaState(memoryLimit: options.memoryLimit)
         lua.errorFilter = { [secrets] in secrets.mask($0) }
         lua.owner = self
         try installPrimitives()
@@ -79,13 +84,34 @@ public final class Runtime {
 
     deinit {
         for c in connections.values { c.close() }
+        // host functions hold this Runtime unowned: finalizers must not reach them now
+        lua.closeDetached()
+        if options.callDepth == 0 && options.timeout != nil { sl_watchdog_disarm() }
+    }
+
+    /// Ends a run: closes the Lua state while this Runtime is alive, so `__gc` finalizers may
+    /// still log or query, under the run's deadline. A deadline that passed meanwhile (a
+    /// finalizer's host call cut short) turns a success into 124.
+    public func finish(_ outcome: RunOutcome) -> RunOutcome {
         lua.close()
+        if options.callDepth == 0 && options.timeout != nil { sl_watchdog_disarm() }
+        for c in connections.values { c.close() }
+        connections = [:]
+        var out = outcome
+        if lua.deadlineHitAtClose && out.exitCode == 0 {
+            out.exitCode = 124
+            out.failure = LuaFailure(kind: "timeout", message: "runbook deadline (--timeout) passed in a __gc finalizer", traceback: "")
+        }
+        return out
     }
 
     static func makeRunID() -> String {
         let chars = Array("0123456789abcdefghijklmnopqrstuvwxyz")
         return String((0..<8).map { _ in chars[Int.random(in: 0..<chars.count)] })
     }
+
+    /// The environment children start from (see `ChildEnvironment`); runbooks add to it.
+    var childEnvironment: [String: String] { ChildEnvironment.inherited(options.environment) }
 
     /// "runbook.lua:LINE" of the Lua code calling the current host function.
     public func whereInLua(level: Int32 = 1) -> String {
@@ -125,8 +151,13 @@ public final class Runtime {
             return RunOutcome(exitCode: 2, failure: LuaFailure(kind: "usage", message: message, traceback: ""))
         }
         sink.emit(level: .debug, where: runbook.name, message: "start \(runbook.path)")
-        if let t = options.timeout { lua.setDeadline(seconds: t) } else { sl_arm_hook(lua.L) }
-        defer { lua.setDeadline(seconds: 0) }
+        if let t = options.timeout {
+            lua.setDeadline(seconds: t)
+            if options.callDepth == 0 { Limits.armWatchdog(deadline: t, environment: options.environment) }
+        } else {
+            sl_arm_hook(lua.L)
+        }
+        // the deadline stays armed for finalizers run by `finish`
         do {
             let results = try lua.call(chunk)
             let value = results.first ?? .nil
@@ -137,7 +168,7 @@ public final class Runtime {
             f.traceback = secrets.mask(f.traceback)
             if lua.deadlineHit { f.kind = "timeout" }
             if f.kind == "describe", let text = describedInputs { return RunOutcome(exitCode: 0, result: .string(text)) }
-            let code: Int32 = f.kind == "timeout" ? 124 : f.kind == "usage" ? 2
+            let code: Int32 = f.kind == "timeout" ? 124 : f.kind == "usage" ? 2 : f.kind == "memory" ? 1
                 : f.kind == "terminated" ? 128 + max(1, sl_signal_received()) : (f.exitCode ?? 1)
             f.value = nil
             sink.emit(level: .error, where: runbook.name, message: "failed: \(f.message)", console: false)

@@ -16,7 +16,16 @@ public final class Secrets {
     /// Remembers a secret value (values shorter than `minimumLength` are ignored).
     public func add(_ value: String) {
         guard value.count >= Secrets.minimumLength, !values.contains(value) else { return }
-        values.append(value)
+        // the forms a secret takes on its way out, whatever bytes it holds: as written, inside a
+        // JSON string (a newline becomes \n), inside an SQL literal (a quote is doubled), and as
+        // a one-line log message (line breaks folded) — so no byte of it decides whether it is masked
+        var forms = [value]
+        if let json = try? JSON.encode(.string(value)), json.count >= 2 { forms.append(String(json.dropFirst().dropLast())) }
+        forms.append(value.replacingAll("'", with: "''"))
+        forms.append(value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "''"))
+        forms.append(value.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))
+        for f in forms where f.count >= Secrets.minimumLength && !values.contains(f) { values.append(f) }
         values.sort { $0.count > $1.count }   // longest first, so a secret containing another is masked whole
     }
 

@@ -8,7 +8,8 @@ public enum AtomicFile {
         let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         var old = stat()
         let exists = stat(path, &old) == 0
-        let tmp = "\(dir)/.\((path as NSString).lastPathComponent).polarrun-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        removeStaleTemporaries(of: path)
+        let tmp = "\(dir)/\(temporaryPrefix(of: path))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode ?? (exists ? old.st_mode & 0o7777 : 0o644))
         guard fd >= 0 else { throw HostError.io("cannot create \(tmp): \(errnoText())") }
         var ok = false
@@ -33,6 +34,23 @@ public enum AtomicFile {
         guard rename(tmp, path) == 0 else { throw HostError.io("cannot replace \(path): \(errnoText())") }
         ok = true
         syncDirectory(dir)
+    }
+
+    /// `.<name>.polarrun-` : the temporary files of `path` start with this, then `<pid>-<random>`.
+    static func temporaryPrefix(of path: String) -> String { ".\((path as NSString).lastPathComponent).polarrun-" }
+
+    /// Removes temporary files of `path` that a run killed between create and rename left (a
+    /// SIGKILL, a power cut): they would pile up on the very disk a disk-full lock protects.
+    /// A file whose writer is still alive is left alone.
+    public static func removeStaleTemporaries(of path: String) {
+        let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let prefix = temporaryPrefix(of: path)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let pidText = rest.split(separator: "-").first, let pid = pid_t(pidText) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink("\(dir)/\(name)") }
+        }
     }
 
     public static func write(_ text: String, to path: String, mode: mode_t? = nil, owner: (uid_t, gid_t)? = nil) throws {

@@ -124,7 +124,10 @@ public struct ConfFile {
         }
         if value.count >= 2, value.hasPrefix("'"), value.hasSuffix("'"),
            let s = parse("x = \(value)"), s.value == value { return value }
-        let bare = value.range(of: #"^-?[0-9]+(\.[0-9]+)?[A-Za-z]*$"#, options: .regularExpression) != nil
+        // what PostgreSQL's configuration lexer (guc-file.l) reads as one token: an INTEGER may
+        // carry unit letters ("64MB"), a REAL may not ("5.5MB" must be quoted), or an ID
+        let bare = value.range(of: #"^-?[0-9]+[A-Za-z]*$"#, options: .regularExpression) != nil
+            || value.range(of: #"^-?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil
             || value.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil
         if bare { return value }
         return "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"

@@ -39,8 +39,9 @@ struct ChildRegistry {
     nonisolated(unsafe) private static var running = Set<pid_t>()
 
     static var pids: Set<pid_t> { lock.withLock { running } }
-    static func insert(_ pid: pid_t) { lock.withLock { _ = running.insert(pid) } }
-    static func remove(_ pid: pid_t) { lock.withLock { _ = running.remove(pid) } }
+    // the watchdog kills these process groups when it has to end a run that does not stop
+    static func insert(_ pid: pid_t) { lock.withLock { _ = running.insert(pid) }; sl_watchdog_child(pid, 1) }
+    static func remove(_ pid: pid_t) { lock.withLock { _ = running.remove(pid) }; sl_watchdog_child(pid, 0) }
 
     /// As PID 1 (the engine container's `polarrun supervise`), every orphan of the container
     /// becomes our child: a postmaster started by `pg_ctl` in an `exec`, backends that outlive
@@ -88,7 +89,7 @@ public enum Subprocess {
     /// Starts a child without waiting for it (`run` and `spawn` both start here).
     static func start(_ spec: ProcessSpec) throws -> Started {
         guard let first = spec.argv.first, !first.isEmpty else { throw HostError.usage("run: argv must not be empty") }
-        var env = spec.environment ?? ProcessInfo.processInfo.environment
+        var env = spec.environment ?? ChildEnvironment.inherited(ProcessInfo.processInfo.environment)
         var uid: Int = -1, gid: Int = -1
         if let user = spec.user {
             let u = try lookupUser(user)
