@@ -114,15 +114,16 @@ final class FuzzTests: XCTestCase {
               if type(v) == "table" and v.kind == "usage" then return "usage" end
               error("load: " .. tostring(v))
             end
-            for _, f in ipairs({"port", "conf_params", "slot_kind", "disk_name"}) do
+            for _, f in ipairs({"port", "conf_params", "slot", "instance", "disk_name", "san_disk"}) do
               local ok2, e = pcall(v[f])
               if not ok2 and not (type(e) == "table" and e.kind == "usage") then error(f .. ": " .. tostring(e)) end
             end
             return "ok"
             """, to: probe)
         let pieces = ["{", "}", "[", "]", "\"", ":", ",", "1", "0", "-1", "65536", "1.5", "null", "true", "\"access_port\"", "\"disk_name\"",
-                      "\"volume_id\"", "\"x\"", "\"ins1\"", "{\"access_port\":[5432]}", "[\"a\"]", "1e999", " "]
-        let vars = ["srv_opr_host_ip", "cluster_custins_info", "mycnf_dict", "params", "port"]
+                      "\"volume_id\"", "\"x\"", "\"ins1\"", "\"custins_id\"", "\"pbd_list\"", "\"engine_type\"", "\"san\"", "{\"access_port\":[5432]}", "[\"a\"]", "1e999", " "]
+        let vars = ["srv_opr_host_ip", "srv_opr_hosts", "cluster_custins_info", "mycnf_dict", "params", "port",
+                    "current_ins", "ro_custins_current", "ins_topology_4_replication", "san_device_name", "slot_unique_name"]
         var runs = 0
         try fuzz("stack_vars") { rng in
             var env = ["POLARRUN_RUNBOOKS": Repo.runbooks, "ins_id": "ins1"]
