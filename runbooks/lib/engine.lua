@@ -20,19 +20,22 @@ function M.from_server(conn)
   local r = sql([[
     select current_setting('server_version_num')::int as version_num,
            current_setting('server_version') as server_version,
-           current_setting('polar_version', true) as polar_version,
+           substring(version() from 'PolarDB ([0-9][0-9.]*)') as polar_version,
            exists(select 1 from pg_settings where name = 'polar_force_trans_ro_non_sup') as force_ro,
            coalesce(current_setting('polar_enable_shared_storage_mode', true), 'off') = 'on' as shared_storage,
            current_setting('polar_datadir', true) as polar_datadir,
+           current_setting('polar_disk_name', true) as polar_disk_name,
+           coalesce(current_setting('polar_vfs.localfs_mode', true), 'off') = 'on' as localfs,
            exists(select 1 from pg_proc where proname = 'polar_vfs_disk_expansion') as disk_expansion,
            exists(select 1 from pg_available_extensions where name = 'polar_vfs') as polar_vfs_available,
-           exists(select 1 from pg_settings where name = 'polar_enable_shared_storage_mode') as polardb,
+           current_setting('polar_enable_shared_storage_mode', true) is not null as polardb,
            current_setting('full_page_writes') = 'on' as full_page_writes
   ]], {}, conn)[1]
   local function opt(v) return (v ~= null and v ~= "") and v or nil end
   return {source = "server", polardb = r.polardb, version_num = r.version_num,
           server_version = r.server_version, polar_version = opt(r.polar_version),
           force_ro = r.force_ro, shared_storage = r.shared_storage, polar_datadir = opt(r.polar_datadir),
+          polar_disk_name = opt(r.polar_disk_name), localfs = r.localfs,
           disk_expansion = r.disk_expansion, polar_vfs_available = r.polar_vfs_available,
           full_page_writes = r.full_page_writes}
 end
