@@ -20,7 +20,7 @@ local ok, rows = pcall(sql, [[
               then extract(epoch from now() - pg_last_xact_replay_timestamp())::float8 end as replay_lag_s,
          case when pg_is_in_recovery()
               then pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 end as replay_lag_bytes,
-         pg_stat_file('replica.signal', true) is not null as replica_signal,
+         (pg_stat_file('replica.signal', true)).size is not null as replica_signal,
          current_setting('polar_enable_shared_storage_mode', true) is not null as polardb,
          (select slot_name from pg_stat_wal_receiver limit 1) as slot_name,
          current_setting('primary_slot_name', true) as primary_slot_name,
