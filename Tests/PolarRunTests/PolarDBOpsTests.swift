@@ -163,10 +163,10 @@ final class PolarDBOpsTests: XCTestCase {
     func testRefreshParamsDiskExpansionWalAndSystemIdentifier() throws {
         let topo = try PolarDBTopology(self)
         let p = topo.primary
-        let r = try topo.runbook("refresh_params", [#"params={"work_mem":"8MB","polar_bg_replay_batch_size":"500"}"#])
+        let r = try topo.runbook("refresh_params", [#"params={"work_mem":"8MB","polar_bg_replay_batch_size":"2000"}"#])
         XCTAssertEqual(r.status, 0, r.all)
         XCTAssertEqual(try p.value("show work_mem"), "8MB")
-        XCTAssertEqual(try p.value("show polar_bg_replay_batch_size"), "500")
+        XCTAssertEqual(try p.value("show polar_bg_replay_batch_size"), "2000")
         // disk_expansion: shared data on a local file system, nothing to grow
         let d = try topo.runbook("disk_expansion", ["disk=home"])
         XCTAssertEqual(d.status, 0, d.all)
