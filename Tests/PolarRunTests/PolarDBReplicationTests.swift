@@ -23,7 +23,16 @@ final class PolarDBReplicationTests: XCTestCase {
         }
         XCTAssertTrue(try eventually(20) { topo.replica!.poll("select x from t") == "1" })
         XCTAssertTrue(try eventually(20) { topo.standby!.poll("select x from t") == "1" })
-        // the replica's slot renamed: still a replica (replica.signal), not a standby
+        // the replica streaming through a slot not named replica_*: still a replica (replica.signal)
+        let ro = topo.replica!
+        XCTAssertEqual(try p.psql("select pg_create_physical_replication_slot('ro_other')").status, 0)
+        ro.stop()
+        try ro.appendConf("primary_slot_name = 'ro_other'")
+        try ro.start()
+        XCTAssertTrue(try eventually(60) { ro.poll("select slot_name from pg_stat_wal_receiver") == "ro_other" },
+                      ro.poll("select * from pg_stat_wal_receiver") ?? "?")
+        let renamed = try topo.runbook("health_check", [], on: ro)
+        XCTAssertEqual(jsonResult(renamed)["role"] as? String, "replica", renamed.all)
         let sys = try topo.runbook("system_identifier", [], on: topo.standby!, json: false)
         XCTAssertEqual(sys.status, 0, sys.all)
         // create_replication on a node in recovery is refused; remove_replication drops the slot
