@@ -15,6 +15,7 @@ if not p.disk:match("^[%w_%-%.]+$") then
 end
 
 local lock <close> = instance.exclusive(p)
+log.info("disk " .. p.disk)
 if not instance.running(p) then
   log.info("the instance is not running: nothing to do")
   return {expanded = false, running = false}

@@ -14,9 +14,10 @@
 -- polardb.conf.sample after the template, polar_datadir, and polar-initdb.sh before step 6.
 local instance = require("instance")
 local si = require("stack_install")
+local follower = require("install_follower")   -- RO / standby / ssl / tablespace: lib/install_follower.lua
 local engine = require("engine")
-local polardb = require("polardb")
-local spec = {
+local polardb = require("polardb")             -- PolarDB's shared storage for an RW: lib/polardb.lua
+local spec = follower.with_inputs {
   mycnf_dict = {type = "json", desc = "JSON object of parameters, values in postgresql.conf syntax"},
   template = {type = "string", desc = "config template (default: /postgresql.conf.sample, else the engine's pg_config --sharedir)"},
   hba_override = {type = "string", default = "/etc/postgres/pg_hba.conf", desc = "pg_hba.conf used as it is when it exists"},
@@ -66,7 +67,7 @@ for _, name in ipairs(fs.list(pgdata)) do
 end
 -- PolarDB: which engine (from its binaries), and where its shared storage goes; checked before any change
 local eng = engine.from_binaries(p)
-local shared = eng.polardb and polardb.plan(p, pgdata) or nil
+local shared = eng.polardb and not p.follower and polardb.plan(p, pgdata) or nil
 if shared then
   log.info("engine: " .. engine.name(eng) .. "; shared storage " .. shared.polar_datadir .. " (storage_type " .. shared.kind .. ")")
   polardb.check_storage(shared, fs.exists(work))
@@ -80,11 +81,13 @@ end
 local initdb = pg_bin("initdb", {bindir = p.bindir})
 run({"chown", p.db_user, pgdata}, {quiet = true})
 run({"chmod", "0700", pgdata}, {quiet = true})
+if p.follower then follower.make(p, work) else
 log.info("step 1/4: initdb into " .. work)
 local initdb_argv = {initdb, "-D", work, "-U", "postgres", "-E", p.encoding, "--locale=" .. p.locale,
                      "--auth-local=trust", "--auth-host=md5"}
 if shared then table.move(polardb.initdb_args, 1, #polardb.initdb_args, #initdb_argv + 1, initdb_argv) end
 run(initdb_argv, {user = as_user, env = {LC_ALL = "C"}, stream = true})
+end
 
 -- 4. postgresql.conf
 local template = p.template
@@ -129,6 +132,7 @@ else
   }, "\n") .. "\n"
 end
 fs.write(work .. "/pg_hba.conf", hba, {mode = "0600", owner = as_user})
+follower.configure(p, work)
 
 -- PolarDB: the shared files (base, global, pg_wal, ...) go to the shared storage
 local shared_marker = shared and polardb.init_shared(shared, work, p, as_user)
@@ -145,6 +149,7 @@ run(argv, {quiet = true})
 run({"mv", "-t", pgdata, work .. "/PG_VERSION"}, {quiet = true})
 fs.remove(work, {recursive = true})
 link_logs()
+follower.finish(p, pgdata)
 fs.write(marker, "installed by polarrun run " .. polarrun.run_id .. "\n", {owner = as_user})
 if shared then polardb.finish(shared_marker) end
 log.info("instance installed in " .. pgdata .. " (port " .. p.port .. "); the supervisor starts it")

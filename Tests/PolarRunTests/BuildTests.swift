@@ -371,7 +371,7 @@ final class BuildTests: XCTestCase {
                 expect: ["has 3 problems", "key 'type' must be 'engine' or 'manager'", "Nope does not exist", "no image has id 'zz'"]),
             Bad(name: "rootfs-missing-input", yaml: images(e, m), expect: ["rootfs /nonexistent/rootfs does not exist (input rootfs=)", "the Dockerfiles of e, m copy rootfs/"], args: ["rootfs=/nonexistent/rootfs"]),
             Bad(name: "rootfs-file-input", yaml: images(e), expect: ["rootfs \(Repo.root)/README.md is not a directory"], args: ["rootfs=\(Repo.root)/README.md"]),
-            Bad(name: "rootfs-without-entry-point-input", yaml: images(e, m), expect: ["image 'm': rootfs \(Repo.root)/docker has no executable docker_script/entry_point.py, the entry point PolarDB Stack runs in a manager image"], args: ["rootfs=\(Repo.root)/docker"]),
+            Bad(name: "rootfs-without-entry-point-input", yaml: images(e, m), expect: ["image 'm': rootfs \(Repo.root)/docker has no executable docker_script/entry_point.py, an entry point PolarDB Stack runs in a manager image"], args: ["rootfs=\(Repo.root)/docker"]),
             Bad(name: "parallel-zero", yaml: images(e), expect: ["input 'parallel' must be at least 1"], args: ["parallel=0"]),
             Bad(name: "registry-input", yaml: images(e), expect: ["input 'registry': 'bad host:1/x' is not host[:port][/namespace]"], args: ["registry=bad host:1/x"]),
             Bad(name: "dynamic-binary", yaml: images(e), expect: ["loads the Swift runtime (libswiftCore.so)", "--static-swift-stdlib"], args: ["polarrun_binary=\(Repo.binary)"]),

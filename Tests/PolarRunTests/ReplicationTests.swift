@@ -45,7 +45,7 @@ final class ReplicationTests: XCTestCase {
 
         // remove the replica: slot and synchronous entry gone, commits no longer wait
         for round in 1...2 {
-            let r = try topo.runbook("remove_replication", ["kind=replica", "custins_id=pc-42", "slot_unique_name=ro-1"])
+            let r = try topo.runbook("remove_replication", ["kind=replica", "custins_id=pc42", "slot_unique_name=ro-1"])
             XCTAssertEqual(r.status, 0, r.all)
             XCTAssertEqual(jsonResult(r)["changed"] as? Bool, round == 1, r.all)
         }
@@ -61,7 +61,7 @@ final class ReplicationTests: XCTestCase {
         let active = try eventually(20) { p.poll("select count(*) from pg_replication_slots where active") == "1" }
         let diag = try p.psql("select * from pg_replication_slots").stdout + String(read(topo.root + "/server.log").suffix(3000))
         XCTAssertTrue(active, diag)
-        let rs = try topo.runbook("remove_replication", ["kind=standby", "custins_id=pc-42", "slot_unique_name=sb-1"])
+        let rs = try topo.runbook("remove_replication", ["kind=standby", "custins_id=pc42", "slot_unique_name=sb-1"])
         XCTAssertEqual(rs.status, 0, rs.all)
         XCTAssertEqual(try p.value("select count(*) from pg_replication_slots"), "0")
     }
@@ -73,18 +73,18 @@ final class ReplicationTests: XCTestCase {
         func rb(_ name: String, _ args: [String]) throws -> CommandResult {
             try polarrun(["--log-file", log, "--json", Repo.runbooks + "/\(name).lua"] + args, env: c.env)
         }
-        let replicaArgs = ["kind=replica", "custins_id=pc-7", "slot_unique_name=ro-2"]
+        let replicaArgs = ["kind=replica", "custins_id=pc7", "slot_unique_name=ro-2"]
         for round in 1...2 {
             let r = try rb("create_replication", replicaArgs)
             XCTAssertEqual(r.status, 0, r.all)
             XCTAssertEqual(jsonResult(r)["changed"] as? Bool, round == 1)
-            XCTAssertEqual(jsonResult(r)["slot"] as? String, "replica_pc_7_ro_2")
+            XCTAssertEqual(jsonResult(r)["slot"] as? String, "replica_pc7_ro_2")
         }
-        XCTAssertEqual(try c.value("select current_setting('synchronous_standby_names')"), "FIRST 1 (alpha, \"Quoted App\", replica_pc_7_ro_2)")
+        XCTAssertEqual(try c.value("select current_setting('synchronous_standby_names')"), "FIRST 1 (alpha, \"Quoted App\", replica_pc7_ro_2)")
         XCTAssertEqual(try c.value("select slot_type || ':' || (restart_lsn is not null) from pg_replication_slots"), "physical:true")
-        let s = try rb("create_replication", ["kind=standby", "custins_id=pc-7", "slot_unique_name=sb-2"])
+        let s = try rb("create_replication", ["kind=standby", "custins_id=pc7", "slot_unique_name=sb-2"])
         XCTAssertEqual(s.status, 0, s.all)
-        XCTAssertEqual(try c.value("select current_setting('synchronous_standby_names')"), "FIRST 1 (alpha, \"Quoted App\", replica_pc_7_ro_2)")
+        XCTAssertEqual(try c.value("select current_setting('synchronous_standby_names')"), "FIRST 1 (alpha, \"Quoted App\", replica_pc7_ro_2)")
         XCTAssertEqual(try c.value("select count(*) from pg_replication_slots"), "2")
         for round in 1...2 {
             let r = try rb("remove_replication", replicaArgs)
@@ -92,7 +92,7 @@ final class ReplicationTests: XCTestCase {
             XCTAssertEqual(jsonResult(r)["changed"] as? Bool, round == 1)
         }
         XCTAssertEqual(try c.value("select current_setting('synchronous_standby_names')"), "FIRST 1 (alpha, \"Quoted App\")")
-        XCTAssertEqual(try c.value("select string_agg(slot_name, ',') from pg_replication_slots"), "standby_pc_7_sb_2")
+        XCTAssertEqual(try c.value("select string_agg(slot_name, ',') from pg_replication_slots"), "standby_pc7_sb_2")
         let conf = read(c.pgdata + "/postgresql.conf")
         XCTAssertTrue(conf.contains("synchronous_standby_names = 'FIRST 1 (alpha, \"Quoted App\")'"), conf)
         XCTAssertTrue(conf.contains("#synchronous_standby_names = ''"), "comments kept")
@@ -109,7 +109,11 @@ final class ReplicationTests: XCTestCase {
             ["create_replication", "kind=replica", "custins_id=PC-1", "slot_unique_name=ro-1"],       // upper case
             ["create_replication", "kind=replica", "custins_id=pc-1", "slot_unique_name=ro;1"],       // not a slot name
             ["create_replication", "kind=replica", "custins_id=pc-1", "slot_unique_name=ro-1", "sync=true"], // unknown input
-            ["remove_replication", "kind=replica", "custins_id=pc-1", "slot_unique_name=" + String(repeating: "x", count: 60)],
+            ["remove_replication", "kind=replica", "custins_id=pc1", "slot_unique_name=" + String(repeating: "x", count: 60)],
+            // pairs that would all be replica_a_b_c (issue 13): only a/b-c has the Stack's shape
+            ["create_replication", "kind=replica", "custins_id=a-b", "slot_unique_name=c"],
+            ["create_replication", "kind=replica", "custins_id=a_b", "slot_unique_name=c"],
+            ["create_replication", "kind=replica", "custins_id=a", "slot_unique_name=b_c"],
             ["backup", "target=relative/dir"],
             ["backup", "target=\(c.pgdata)/inside"],
             ["ha_switch", "old_primary=rejoin", "target_password=Sw0rd'fish"],                        // needs primary_pgdata

@@ -76,6 +76,8 @@ end
 
 -- The Stack entry point a manager image must carry: PolarDB Stack runs it in every call.
 M.stack_entry_point = "docker_script/entry_point.py"
+-- every script the Stack's callers run in a manager: the Stack's, and ClusterManager's PolarPure lock
+M.stack_entry_points = {M.stack_entry_point, "docker_script/entry_point_cm.py"}
 
 --- Problems with the rootfs the images would get, found before anything is cloned or built:
 --- a Dockerfile that copies rootfs/ needs the directory, and a manager needs the Stack entry point in it.
@@ -97,12 +99,13 @@ function M.check_rootfs(plan, given)
                           plan.rootfs, how, table.concat(ids, ", "))}
   end
   for _, it in ipairs(copies) do
-    local entry = plan.rootfs .. "/" .. M.stack_entry_point
-    local st = it.type == "manager" and fs.stat(entry)
-    if it.type == "manager" and not (st and st.type == "file" and st.mode & 0x49 == 0x49) then
-      problems[#problems + 1] = string.format(
-        "image '%s': rootfs %s has no executable %s, the entry point PolarDB Stack runs in a manager image %s",
-        it.id, plan.rootfs, M.stack_entry_point, how)
+    for _, script in ipairs(it.type == "manager" and M.stack_entry_points or {}) do
+      local st = fs.stat(plan.rootfs .. "/" .. script)
+      if not (st and st.type == "file" and st.mode & 0x49 == 0x49) then
+        problems[#problems + 1] = string.format(
+          "image '%s': rootfs %s has no executable %s, an entry point PolarDB Stack runs in a manager image %s",
+          it.id, plan.rootfs, script, how)
+      end
     end
   end
   return problems

@@ -2,7 +2,7 @@
 -- synchronous_standby_names list, connections to other servers, pg_controldata.
 --
 --   local repl = require("replication")
---   local slot = repl.slot_name("replica", "pc-1", "ro-1")        --> replica_pc_1_ro_1
+--   local slot = repl.slot_name("replica", "pc1", "ro-1")         --> replica_pc1_ro_1
 
 local M = {}
 
@@ -10,19 +10,27 @@ local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
 M.trim = trim
 
 --- The physical slot (and application_name) of a replica or standby: `<kind>_<custins>_<unique>`,
---- '-' turned into '_'. A name PostgreSQL would reject is a usage error, raised before any change.
+--- '-' in the unique name turned into '_' (spec 4.2). The pieces must have the shape the Stack
+--- gives them (custins_id and slot_unique_name are segments of a pod name, split at '-'), so that
+--- two different pairs never map to one slot: custins_id has no '-' or '_', slot_unique_name no
+--- '_'. Without that, custins `a-b`/slot `c`, `a`/`b-c` and `a_b`/`c` were all `replica_a_b_c`.
+--- A name PostgreSQL would reject is a usage error too, raised before any change.
 function M.slot_name(kind, custins_id, unique)
   if kind ~= "replica" and kind ~= "standby" then
     raise("usage", "kind must be replica or standby, got '" .. tostring(kind) .. "'")
   end
   for what, v in pairs {custins_id = custins_id, slot_unique_name = unique} do
     if v == nil or v == "" then raise("usage", "missing required input '" .. what .. "'") end
-    if not v:match("^[a-z0-9_-]+$") then
-      raise("usage", string.format("input '%s' may only contain lowercase letters, digits, '-' and '_' " ..
-        "(a replication slot name), got %q", what, v))
-    end
   end
-  local name = (kind .. "_" .. custins_id .. "_" .. unique):gsub("-", "_")
+  if not custins_id:match("^[a-z0-9]+$") then
+    raise("usage", string.format("input 'custins_id' may only contain lowercase letters and digits " ..
+      "(one segment of a PolarDB Stack pod name), got %q", custins_id))
+  end
+  if not unique:match("^[a-z0-9%-]+$") then
+    raise("usage", string.format("input 'slot_unique_name' may only contain lowercase letters, digits and '-' " ..
+      "(one segment of a PolarDB Stack pod name), got %q", unique))
+  end
+  local name = kind .. "_" .. custins_id .. "_" .. unique:gsub("-", "_")
   if #name > 63 then raise("usage", "slot name " .. name .. " is longer than 63 bytes") end
   return name
 end

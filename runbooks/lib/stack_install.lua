@@ -5,6 +5,7 @@ local M = {}
 
 M.marker = "polarrun_installed"       -- written last by install, in the data directory
 M.work = ".polarrun_install"          -- initdb runs here, inside the data directory, then moves up
+M.failed = "polarrun_install.failed"   -- in the log directory: why the last install failed (query_installation_progress)
 
 --- Whether the data directory holds an instance the supervisor may start: install finished
 --- (the marker), or a cluster made another way (initdb, pg_basebackup, an older image) with no

@@ -36,30 +36,59 @@ struct StackPod {
         return pod
     }
 
-    /// The ENVSTRING PolarDB Stack builds: `key='value'`, except mycnf_dict and params, written
-    /// `key="value"` with `"` escaped.
-    static func envString(_ vars: [(String, String)]) -> String {
-        vars.map { k, v in
-            (k == "mycnf_dict" || k == "params") ? "\(k)=\"\(v.replacingOccurrences(of: "\"", with: "\\\""))\"" : "\(k)='\(v)'"
-        }.joined(separator: " ")
-    }
+    /// The pod's ConfigMap (spec §2.3), set by the test once the pod's port is known.
+    var configMap: [String: String] = [:]
 
     /// `bash -c "<ENVSTRING> python /docker_script/entry_point.py"` in the manager container,
-    /// exactly as the Stack runs it (no stdin, no TTY).
+    /// exactly as Stack-Common runs it (no stdin, no TTY). `envString` comes from StackCommand.
     @discardableResult
-    func stack(_ vars: [(String, String)], timeout: TimeInterval = 120) throws -> CommandResult {
-        try docker.docker(["exec", manager, "bash", "-c", StackPod.envString(vars) + " python /docker_script/entry_point.py"],
-                          timeout: timeout)
+    func exec(_ envString: String, timeout: TimeInterval = 300) throws -> CommandResult {
+        try docker.docker(["exec", manager] + StackCommand.entryPoint(envString), timeout: timeout)
     }
 
-    /// srv_opr_type/srv_opr_action plus the variables the Stack always passes.
+    /// A Stack-Common call built by GetCommonEnv from this pod's ConfigMap (plus `extra` pairs
+    /// the caller adds with TranslateEnvMap2StringWithBase).
     @discardableResult
-    func op(_ type: String?, _ action: String, _ extra: [(String, String)] = []) throws -> CommandResult {
-        var vars: [(String, String)] = []
-        if let t = type { vars.append(("srv_opr_type", t)) }
-        vars += [("srv_opr_action", action), ("srv_opr_host_ip", hostIP), ("logic_ins_id", String(logicInsId)),
-                 ("ins_id", "\(logicInsId)1"), ("cust_ins_id", "pc-\(logicInsId)")]
-        return try stack(vars + extra)
+    func common(_ type: String, _ action: String, allFields: Bool = false, _ fields: [String] = [],
+                extra: [String: String] = [:], timeout: TimeInterval = 300) throws -> CommandResult {
+        try exec(commonString(type, action, allFields: allFields, fields, extra: extra), timeout: timeout)
+    }
+
+    /// The ENVSTRING of `common` (pairs in a new random order each time).
+    func commonString(_ type: String, _ action: String, allFields: Bool = false, _ fields: [String] = [],
+                      extra: [String: String] = [:]) -> String {
+        var env = ["srv_opr_type": type, "srv_opr_action": action]
+        if fields.contains("srv_opr_host_ip") { env["srv_opr_host_ip"] = StackCommand.hostIP(configMap) }
+        if allFields { for (k, v) in configMap { env[k] = v } }
+        for f in fields where f != "srv_opr_host_ip" { env[f] = configMap[f]! }
+        return StackCommand.pairs(extra, base: StackCommand.pairs(env))
+    }
+
+    /// `bash -c "<command>"` in the manager container: ClusterManager's exec (its own strings).
+    @discardableResult
+    func bash(_ command: String, container: String? = nil, timeout: TimeInterval = 120) throws -> CommandResult {
+        try docker.docker(["exec", container ?? manager, "bash", "-c", command], timeout: timeout)
+    }
+
+    /// The ConfigMap the Operator writes for a pod (GetFlushEnvConfigMap): `cluster` is
+    /// cluster_custins_info, the pod named `<cluster>-<custInsId>-<unique>`.
+    static func configMap(pod: StackPod, serviceType: String, custInsId: String, unique: String,
+                          cluster: String, mycnf: String) -> [String: String] {
+        ["cluster_custins_info": cluster, "cust_ins_id": custInsId, "mycnf_dict": mycnf, "storage_type": "fcsan",
+         "port": #"{"\#(pod.logicInsId)":{"link":[\#(pod.port)],"access_port":[\#(pod.port)],"perf_port":[\#(pod.port)]}}"#,
+         "logic_ins_id": String(pod.logicInsId), "ins_id": String(pod.logicInsId), "pod_name": "pc-\(custInsId)-\(unique)",
+         "slot_unique_name": unique, "on_pfs": "True", "san_device_name": "/dev/mapper/vol\(custInsId)",
+         "polarfs_host_id": "1", "service_type": serviceType]
+    }
+
+    /// One physical instance of cluster_custins_info: its accounts, pbd_list, one host instance.
+    static func physical(_ pod: StackPod, role: String, accounts: [String: (String, Int)], engineType: String = "san") -> [String: Any] {
+        var acc: [String: Any] = [:]
+        for (name, (pw, code)) in accounts { acc[name] = ["account": name, "password": pw, "priviledge_type": code] }
+        return ["accounts": acc,
+                "pbd_list": [["pbd_number": 7, "pbd_name": "pbd-7", "label": "pc", "data_version": 3, "custins_id": 1, "engine_type": engineType]],
+                "hostins": [String(pod.logicInsId): ["role": role, "port": pod.port, "ins_ip": "127.0.0.1"]],
+                "ins_type": 0]
     }
 
     /// psql in the manager container: the unix socket in /data as postgres, or TCP as `user`.

@@ -7,9 +7,9 @@ import XCTest
 /// synchronous_standby_names entry) are made by the `create_replication` runbook; the nodes by
 /// `pg_basebackup -R`, with primary_slot_name = application_name = the slot name.
 final class Topology {
-    static let custinsID = "pc-42"
-    static let replicaSlot = "replica_pc_42_ro_1"
-    static let standbySlot = "standby_pc_42_sb_1"
+    static let custinsID = "pc42"
+    static let replicaSlot = "replica_pc42_ro_1"
+    static let standbySlot = "standby_pc42_sb_1"
 
     let root: String
     let primary: PGCluster
