@@ -36,9 +36,9 @@ final class PolarDBReplicationTests: XCTestCase {
         let sys = try topo.runbook("system_identifier", [], on: topo.standby!, json: false)
         XCTAssertEqual(sys.status, 0, sys.all)
         // create_replication on a node in recovery is refused; remove_replication drops the slot
-        XCTAssertEqual(try topo.runbook("create_replication", ["kind=standby", "custins_id=pc-42", "slot_unique_name=x"],
+        XCTAssertEqual(try topo.runbook("create_replication", ["kind=standby", "custins_id=pc42", "slot_unique_name=x"],
                                         on: topo.standby!).status, 1)
-        let rm = try topo.runbook("remove_replication", ["kind=standby", "custins_id=pc-42", "slot_unique_name=sb-1"])
+        let rm = try topo.runbook("remove_replication", ["kind=standby", "custins_id=pc42", "slot_unique_name=sb-1"])
         XCTAssertEqual(rm.status, 0, rm.all)
         XCTAssertEqual(try p.value("select count(*) from pg_replication_slots where slot_name = '\(PolarDBTopology.standbySlot)'"), "0")
     }

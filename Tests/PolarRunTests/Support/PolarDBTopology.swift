@@ -80,12 +80,12 @@ final class PolarNode {
 
 /// A PolarDB cluster as PolarDB runs in the pod: a primary made by the `install` runbook (shared
 /// storage on a local directory, file-dio), and optionally an own-storage standby (pg_basebackup
-/// --polardata, streaming through `standby_pc_42_sb_1`) and a shared-storage replica
+/// --polardata, streaming through `standby_pc42_sb_1`) and a shared-storage replica
 /// (polar-initdb.sh replica on the primary's shared directory, replica.signal, streaming through
-/// `replica_pc_42_ro_1`, synchronous). Slots come from the `create_replication` runbook.
+/// `replica_pc42_ro_1`, synchronous). Slots come from the `create_replication` runbook.
 final class PolarDBTopology {
-    static let standbySlot = "standby_pc_42_sb_1"
-    static let replicaSlot = "replica_pc_42_ro_1"
+    static let standbySlot = "standby_pc42_sb_1"
+    static let replicaSlot = "replica_pc42_ro_1"
     /// Settings that keep three nodes small on a test machine (PolarDB's sample is sized for a server).
     static let small = #"{"shared_buffers":"128MB","max_connections":"50","listen_addresses":"'127.0.0.1'"}"#
 
@@ -111,12 +111,12 @@ final class PolarDBTopology {
         try primary.start()
         test.addTeardownBlock { [primary] in primary.stop(mode: "immediate") }
         if withStandby {
-            let r = try runbook("create_replication", ["kind=standby", "custins_id=pc-42", "slot_unique_name=sb-1"])
+            let r = try runbook("create_replication", ["kind=standby", "custins_id=pc42", "slot_unique_name=sb-1"])
             guard r.status == 0 else { throw TopologyError("create_replication standby: \(r.all)") }
             standby = try makeStandby(test)
         }
         if withReplica {
-            let r = try runbook("create_replication", ["kind=replica", "custins_id=pc-42", "slot_unique_name=ro-1"])
+            let r = try runbook("create_replication", ["kind=replica", "custins_id=pc42", "slot_unique_name=ro-1"])
             guard r.status == 0 else { throw TopologyError("create_replication replica: \(r.all)") }
             replica = try makeReplica(test)
         }
