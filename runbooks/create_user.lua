@@ -1,7 +1,8 @@
 -- create_user: create (or bring up to date) a database role by PolarDB Stack privilege code 1, 6, 7 or 15
 --
 --   1  NOSUPERUSER CREATEROLE CREATEDB LOGIN
---   6  POLAR_SUPERUSER REPLICATION LOGIN        (PolarDB only; refused elsewhere)
+--   6  POLAR_SUPERUSER REPLICATION LOGIN        (PolarDB editions with POLAR_SUPERUSER; refused elsewhere,
+--                                               open-source PolarDB 15 included)
 --   7  SUPERUSER LOGIN                          + per-role settings
 --   15 SUPERUSER REPLICATION LOGIN              + per-role settings
 -- Idempotent: an existing role is altered to match. One transaction: all or nothing.

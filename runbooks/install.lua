@@ -10,16 +10,22 @@
 --   5. pg_hba.conf: /etc/postgres/pg_hba.conf when the pod mounts one, else socket trust + md5
 --   6. move the files up into <pgdata> (PG_VERSION last), link /log/pg_log, write the marker last:
 --      the engine's supervisor starts postgres only then
+-- PolarDB (the engine's binaries say so, lib/engine.lua): shared-storage mode, lib/polardb.lua —
+-- polardb.conf.sample after the template, polar_datadir, and polar-initdb.sh before step 6.
 local instance = require("instance")
 local si = require("stack_install")
 local follower = require("install_follower")   -- RO / standby / ssl / tablespace: lib/install_follower.lua
-local p = instance.inputs(follower.with_inputs {
+local engine = require("engine")
+local polardb = require("polardb")             -- PolarDB's shared storage for an RW: lib/polardb.lua
+local spec = follower.with_inputs {
   mycnf_dict = {type = "json", desc = "JSON object of parameters, values in postgresql.conf syntax"},
-  template = {type = "string", desc = "config template (default: /postgresql.conf.sample, else the engine's share/postgresql.conf.sample)"},
+  template = {type = "string", desc = "config template (default: /postgresql.conf.sample, else the engine's pg_config --sharedir)"},
   hba_override = {type = "string", default = "/etc/postgres/pg_hba.conf", desc = "pg_hba.conf used as it is when it exists"},
   encoding = {type = "string", default = "UTF8"},
   locale = {type = "string", default = "C"},
-})
+}
+for k, v in pairs(polardb.inputs) do spec[k] = v end
+local p = instance.inputs(spec)
 if p.mycnf_dict ~= nil and (type(p.mycnf_dict) ~= "table" or (next(p.mycnf_dict) ~= nil and #p.mycnf_dict > 0)) then
   raise("usage", "mycnf_dict must be a JSON object of name -> value")
 end
@@ -59,6 +65,13 @@ for _, name in ipairs(fs.list(pgdata)) do
     raise("refused", pgdata .. " is not empty (" .. name .. "): refusing to install over it")
   end
 end
+-- PolarDB: which engine (from its binaries), and where its shared storage goes; checked before any change
+local eng = engine.from_binaries(p)
+local shared = eng.polardb and not p.follower and polardb.plan(p, pgdata) or nil
+if shared then
+  log.info("engine: " .. engine.name(eng) .. "; shared storage " .. shared.polar_datadir .. " (storage_type " .. shared.kind .. ")")
+  polardb.check_storage(shared, fs.exists(work))
+end
 if fs.exists(work) then
   log.warn("removing the work directory of an interrupted install: " .. work)
   fs.remove(work, {recursive = true})
@@ -70,15 +83,18 @@ run({"chown", p.db_user, pgdata}, {quiet = true})
 run({"chmod", "0700", pgdata}, {quiet = true})
 if p.follower then follower.make(p, work) else
 log.info("step 1/4: initdb into " .. work)
-run({initdb, "-D", work, "-U", "postgres", "-E", p.encoding, "--locale=" .. p.locale,
-     "--auth-local=trust", "--auth-host=md5"}, {user = as_user, env = {LC_ALL = "C"}, stream = true})
+local initdb_argv = {initdb, "-D", work, "-U", "postgres", "-E", p.encoding, "--locale=" .. p.locale,
+                     "--auth-local=trust", "--auth-host=md5"}
+if shared then table.move(polardb.initdb_args, 1, #polardb.initdb_args, #initdb_argv + 1, initdb_argv) end
+run(initdb_argv, {user = as_user, env = {LC_ALL = "C"}, stream = true})
 end
 
 -- 4. postgresql.conf
 local template = p.template
 if not template then
-  local share = initdb:gsub("/bin/initdb$", "/share/postgresql.conf.sample")
-  for _, t in ipairs({"/postgresql.conf.sample", share, "/usr/share/postgresql/15/postgresql.conf.sample"}) do
+  -- the engine's own sample (pg_config --sharedir), never another engine's
+  local share = engine.sharedir(p)
+  for _, t in ipairs({"/postgresql.conf.sample", share and (share .. "/postgresql.conf.sample")}) do
     if fs.exists(t) then template = t; break end
   end
 end
@@ -86,13 +102,16 @@ if template then
   log.info("step 2/4: postgresql.conf from " .. template)
   local text = fs.read(template)
   if not text then raise("usage", "cannot read the config template " .. template) end
+  if shared then text = polardb.conf_text(shared, text) end                    -- PolarDB: + polardb.conf.sample
   fs.write(work .. "/postgresql.conf", text, {mode = "0600", owner = as_user})
 else
   log.warn("no config template found: keeping initdb's postgresql.conf")
+  if shared then fs.write(work .. "/postgresql.conf", polardb.conf_text(shared, fs.read(work .. "/postgresql.conf")), {owner = as_user}) end
 end
 local settings = {port = p.port, listen_addresses = "*", unix_socket_directories = ".",
                   logging_collector = true, log_directory = "pg_log"}
 for k, val in pairs(p.mycnf_dict or {}) do settings[k] = val end
+for k, v in pairs(shared and shared.settings or {}) do settings[k] = v end       -- PolarDB: polar_datadir ... win
 local changed = conf_set(work .. "/postgresql.conf", settings)
 log.info("postgresql.conf: set " .. table.concat(changed, ", "))
 
@@ -115,6 +134,9 @@ end
 fs.write(work .. "/pg_hba.conf", hba, {mode = "0600", owner = as_user})
 follower.configure(p, work)
 
+-- PolarDB: the shared files (base, global, pg_wal, ...) go to the shared storage
+local shared_marker = shared and polardb.init_shared(shared, work, p, as_user)
+
 -- 6. move up (PG_VERSION last), link the logs, the marker last
 log.info("step 4/4: moving the instance into " .. pgdata)
 local names = {}
@@ -129,5 +151,7 @@ fs.remove(work, {recursive = true})
 link_logs()
 follower.finish(p, pgdata)
 fs.write(marker, "installed by polarrun run " .. polarrun.run_id .. "\n", {owner = as_user})
+if shared then polardb.finish(shared_marker) end
 log.info("instance installed in " .. pgdata .. " (port " .. p.port .. "); the supervisor starts it")
-return {installed = true, pgdata = pgdata, template = template}
+return {installed = true, pgdata = pgdata, template = template, engine = engine.name(eng),
+        polar_datadir = shared and shared.polar_datadir or null}

@@ -11,6 +11,7 @@
 
 local instance = require("instance")
 local diskfull = require("diskfull")
+local engine = require("engine")
 local p = instance.inputs {
   reserve_mb = {type = "integer", default = 16, desc = "size of the emergency reserve file (0: none); released by the lock"},
   terminate = {type = "boolean", default = true, desc = "end the sessions of ordinary users"},
@@ -21,43 +22,49 @@ if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not
 local lock <close> = instance.exclusive(p)
 log.info(string.format("lock_disk_full on %s (%d bytes free)", p.pgdata, fs.free_bytes(p.pgdata)))
 
--- 1. room for superusers: the emergency reserve goes first
-local freed = diskfull.release_reserve(p)
-
--- 2. which engine, which parameter
-local answered, eng = pcall(instance.engine, p)   -- a connection is faster than pg_ctl status
-local running = answered or instance.running(p)
-if running and not answered then raise("sql", "the instance runs but does not answer: " .. tostring(eng)) end
+-- 1. which engine, which parameter: asked of the server, or of its binaries when it is down
+--    (never of postgresql.conf: PolarDB's sample does not list polar_force_trans_ro_non_sup)
+local eng = engine.detect(p)
+local running = eng.source == "server"
 local param, limits
-if running then
-  if eng.force_ro then
-    param = "polar_force_trans_ro_non_sup"
-  else
-    param = "default_transaction_read_only"
-    limits = "community PostgreSQL has no polar_force_trans_ro_non_sup: the lock sets "
-      .. "default_transaction_read_only = on (superusers exempt per role); any session can still "
-      .. "run SET default_transaction_read_only = off and write"
-  end
+if eng.force_ro then
+  param = "polar_force_trans_ro_non_sup"
 else
-  -- down: decide from the conf (PolarDB ships polar_force_trans_ro_non_sup in postgresql.conf)
-  local conf = conf_get(instance.conf_file(p))
-  param = conf.polar_force_trans_ro_non_sup and "polar_force_trans_ro_non_sup" or "default_transaction_read_only"
-  log.warn("the instance is not running: the lock takes effect when it starts")
+  param = "default_transaction_read_only"
+  limits = engine.name(eng) .. " has no polar_force_trans_ro_non_sup: the lock sets "
+    .. "default_transaction_read_only = on (superusers exempt per role); any session can still "
+    .. "run SET default_transaction_read_only = off and write"
+end
+log.info("engine: " .. engine.name(eng) .. " (" .. (running and "running" or "stopped: asked its binaries") .. "); the lock sets " .. param)
+if not running then log.warn("the instance is not running: the lock takes effect when it starts") end
+
+-- 2. a later setting of the parameter would override the lock: ALTER SYSTEM's file is not ours
+--    to edit (refused before any change); a later line in postgresql.conf is commented out (step 4)
+for _, o in ipairs(diskfull.overrides(p, param)) do
+  if o.auto then
+    raise("refused", string.format("%s line %d (%s) overrides the lock's %s; nothing was changed: run " ..
+      "ALTER SYSTEM RESET %s first", o.file, o.line, o.text, param, param))
+  end
 end
 
--- 3. the include file (created ahead of time; created now if there is still room)
+-- 3. room for superusers: the emergency reserve goes first
+local freed = diskfull.release_reserve(p)
+
+-- 4. the include file (created ahead of time; created now if there is still room), and no later
+--    line in postgresql.conf that would override it (refresh_params appends after the include)
 if not diskfull.prepared(p) then
   log.warn("the disk-full include file was not prepared ahead of time; preparing it now")
   diskfull.prepare(p)
 end
+diskfull.remove_overrides(p, param)
 
--- 4. superusers keep writing (community PostgreSQL): role settings beat the conf file
+-- 5. superusers keep writing (community PostgreSQL): role settings beat the conf file
 local exempted = {}
 if running and param == "default_transaction_read_only" then
   exempted = diskfull.exempt_superusers(p)
 end
 
--- 5. the switch: overwrite the include file in place, reload
+-- 6. the switch: overwrite the include file in place, reload
 log.info("setting " .. param .. " = on in " .. diskfull.include_path(p) .. " (in place)")
 fs.write_in_place(diskfull.include_path(p), diskfull.locked_content(param))
 
@@ -71,7 +78,7 @@ if running then
     raise("config", param .. " from " .. diskfull.include_path(p) .. " is not in effect"
       .. (fsrow and fsrow.error ~= null and (": " .. fsrow.error) or ": a later line in the configuration overrides it"))
   end
-  -- 6. end the sessions of ordinary users (superusers and replication connections stay)
+  -- 7. end the sessions of ordinary users (superusers and replication connections stay)
   if p.terminate then
     terminated = sql([[
       select a.pid, a.usename, pg_terminate_backend(a.pid) as terminated

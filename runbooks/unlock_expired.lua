@@ -1,7 +1,7 @@
 -- unlock_expired: remove the instance lock file; the supervisor then starts postgres
 --
 -- Also serves unlock_start_instance / start_instance. With wait > 0, waits that many
--- seconds for the instance to answer (the supervisor must be running). Idempotent.
+-- seconds for the instance to accept connections (the supervisor must be running). Idempotent.
 
 local instance = require("instance")
 local p = instance.inputs {
@@ -15,7 +15,8 @@ local removed = unlock_file(p.lock_path)
 log.info(removed and ("removed " .. p.lock_path .. "; the supervisor starts the instance")
                   or (p.lock_path .. " was not there: nothing to do"))
 if p.wait > 0 then
-  wait_until(function() return instance.running(p) end, p.wait, 0.25)
-  log.info("the instance is running")
+  -- up means it answers a query: a postmaster that exists may still be starting (recovery)
+  wait_until(function() return (pcall(sql, "select 1", {}, instance.conn(p, {connect_timeout = 2}))) end, p.wait, 0.25)
+  log.info("the instance accepts connections")
 end
 return {unlocked = removed}

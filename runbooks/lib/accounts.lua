@@ -93,8 +93,12 @@ function M.apply(p, user, password, code)
   if not ok then
     pcall(function() c:query("rollback") end)
     if spec.polardb and type(err) == "table" and err.sqlstate == "42601" then
-      raise("unsupported", "privilege code 6 needs POLAR_SUPERUSER, which this engine (community PostgreSQL) "
-        .. "does not have; nothing was changed")
+      -- the grammar is the detection (no catalog says which role attributes an engine has);
+      -- open-source PolarDB for PostgreSQL 15 has no POLAR_SUPERUSER either
+      local engine = require("engine")
+      local ok_e, eng = pcall(engine.from_server, instance.conn(p))
+      raise("unsupported", "privilege code 6 needs POLAR_SUPERUSER, which this engine ("
+        .. (ok_e and engine.name(eng) or "unknown") .. ") does not have; nothing was changed")
     end
     error(err, 0)
   end

@@ -121,4 +121,43 @@ function M.exempt_superusers(p)
   return done
 end
 
+--- Active settings of `param` that would override the include file: lines of postgresql.conf
+--- after the include line, and any line of postgresql.auto.conf (read after postgresql.conf).
+--- Returns a list of {file=, line=, text=, auto=bool}.
+function M.overrides(p, param)
+  local found = {}
+  local function scan(path, from_mark, auto)
+    local text = fs.read(path)
+    if not text then return end
+    local after, n = not from_mark, 0
+    for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+      n = n + 1
+      if from_mark and line:find(M.MARK, 1, true) then after = true
+      elseif after then
+        local name = line:match("^%s*([%w_%.]+)%s*=?")
+        if name and name:lower() == param then found[#found + 1] = {file = path, line = n, text = line, auto = auto} end
+      end
+    end
+  end
+  scan(require("instance").conf_file(p), true, false)
+  scan(p.pgdata .. "/postgresql.auto.conf", false, true)
+  return found
+end
+
+--- Comments out the settings of `param` that come after the include line in postgresql.conf
+--- (conf_set rewrites the last active line each time). Needs a few KiB free.
+function M.remove_overrides(p, param)
+  for _, o in ipairs(M.overrides(p, param)) do
+    if not o.auto then
+      log.warn(string.format("%s line %d (%s) would override the lock: commenting it out", o.file, o.line, o.text))
+    end
+  end
+  for _ = 1, 20 do
+    local left = 0
+    for _, o in ipairs(M.overrides(p, param)) do if not o.auto then left = left + 1 end end
+    if left == 0 then return end
+    conf_set(require("instance").conf_file(p), {[param] = null})
+  end
+end
+
 return M

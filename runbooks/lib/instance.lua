@@ -91,17 +91,9 @@ function M.running(p)
   return pg_ctl("status", M.ctl(p)).running
 end
 
---- What the engine offers: PolarDB features are detected, never assumed.
---- Returns {polardb=bool, force_ro=bool, disk_expansion=bool, version=number}.
+--- What the running engine offers (lib/engine.lua: asked of the server, never assumed).
 function M.engine(p)
-  local rows = sql([[
-    select current_setting('server_version_num')::int as version,
-           exists(select 1 from pg_settings where name = 'polar_force_trans_ro_non_sup') as force_ro,
-           exists(select 1 from pg_proc where proname = 'polar_vfs_disk_expansion') as disk_expansion,
-           exists(select 1 from pg_roles where rolname = 'polar_superuser')
-             or exists(select 1 from pg_settings where name like 'polar%') as polardb
-  ]], {}, M.conn(p))
-  return rows[1]
+  return require("engine").from_server(M.conn(p))
 end
 
 --- postgresql.conf of the instance.

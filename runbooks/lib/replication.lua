@@ -215,16 +215,38 @@ function M.configured_port(pgdata)
 end
 
 --- Where the server at `conn` left timeline `tli` (its timeline history), or nil when it is still on it.
-function M.fork_point(conn, tli)
+--- The history comes over a replication connection (TIMELINE_HISTORY, through psql): the server
+--- reads it wherever it keeps its WAL (PolarDB: polar_datadir, possibly on PFS).
+function M.fork_point(conn, tli, p)
   local cur = sql(M.current_tli_sql, {}, conn)[1].tli
   if cur == tli then return nil end
-  local history = sql("select pg_read_file('pg_wal/' || lpad(upper(to_hex($1::int)), 8, '0') || '.history') as h",
-                      {cur}, conn)[1].h
+  local ci = M.conninfo {host = conn.host, port = conn.port, user = conn.user, dbname = "postgres", replication = "true"}
+  local env = {PGCONNECT_TIMEOUT = tostring(conn.connect_timeout or 10)}
+  if conn.password then env.PGPASSWORD = conn.password end
+  local r = run({pg_bin("psql", {bindir = p.bindir}), "-X", "-A", "-t", "-d", ci, "-c", "TIMELINE_HISTORY " .. cur},
+                {user = polarrun.is_root and p.db_user or nil, env = env, cwd = "/", readonly = true, quiet = true})
+  local history = r.stdout:gsub("^[^|]*|", "")        -- "00000002.history|<content>"
   for line in history:gmatch("[^\n]+") do
     local t, lsn = line:match("^%s*(%d+)%s+([0-9A-Fa-f]+/[0-9A-Fa-f]+)")
     if t and tonumber(t) == tli then return lsn end
   end
   raise("refused", string.format("timeline %d is not in the history of the new primary (timeline %d)", tli, cur))
+end
+
+--- Where the WAL of a local instance ends, and on which timeline: running as a primary, its insert
+--- position (stopping it writes a checkpoint there); in recovery, what it replayed; stopped, its
+--- last checkpoint (pg_controldata). Returns {lsn=, tli=, what=}.
+function M.wal_end(p, running, conn)
+  local cd = M.controldata(p.pgdata, p)
+  local tli = tonumber(cd["Latest checkpoint's TimeLineID"])
+  if running then
+    local r = sql([[select pg_is_in_recovery() as rec,
+                           (case when pg_is_in_recovery() then pg_last_wal_replay_lsn()
+                                 else pg_current_wal_insert_lsn() end)::text as lsn]], {}, conn)[1]
+    if not r.rec then tli = sql(M.current_tli_sql, {}, conn)[1].tli end
+    return {lsn = r.lsn, tli = tli, what = r.rec and "replayed" or "written, running"}
+  end
+  return {lsn = cd["Latest checkpoint location"], tli = tli, what = "last checkpoint, stopped"}
 end
 
 --- The timeline a primary writes on.
