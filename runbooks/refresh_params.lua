@@ -153,8 +153,12 @@ for _, name in ipairs(names) do
         if known:sub(1, #prefix + 1) == prefix .. "." then defined = true break end
       end
     end
-    if prefix and (defined or library_exists(prefix)) then
-      w.value, w.custom = v, true   -- the engine check below still runs
+    if defined then
+      -- the library is loaded and has defined its settings: this one is not among them, and
+      -- the server would drop it as invalid (its prefix is reserved), never apply it
+      reject(name, "unknown parameter: extension '" .. prefix .. "' is loaded and defines no such setting")
+    elseif prefix and library_exists(prefix) then
+      w.value, w.custom = v, true   -- not loaded yet: a placeholder; the engine check below still runs
     elseif prefix then
       reject(name, "unknown parameter: this engine has no extension '" .. prefix .. "' defining it")
     else reject(name, "unknown parameter") end

@@ -167,6 +167,14 @@ final class PolarDBOpsTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.all)
         XCTAssertEqual(try p.value("show work_mem"), "8MB")
         XCTAssertEqual(try p.value("show polar_bg_replay_batch_size"), "2000")
+        // issue 11 item 8: polar_vfs is loaded, so a name it does not define is refused before
+        // anything is written (the server would drop it as invalid, never apply it)
+        let conf = p.pgdata + "/postgresql.conf"
+        let before = try String(contentsOfFile: conf, encoding: .utf8)
+        let unknown = try topo.runbook("refresh_params", [#"params={"polar_vfs.no_such_thing":"1"}"#])
+        XCTAssertEqual(unknown.status, 2, unknown.all)
+        XCTAssertTrue(unknown.stderr.contains("polar_vfs.no_such_thing"), unknown.stderr)
+        XCTAssertEqual(try String(contentsOfFile: conf, encoding: .utf8), before, "nothing written")
         // disk_expansion: shared data on a local file system, nothing to grow
         let d = try topo.runbook("disk_expansion", ["disk=home"])
         XCTAssertEqual(d.status, 0, d.all)
