@@ -385,6 +385,7 @@ final class BuildTests: XCTestCase {
             Bad(name: "rootfs-without-entry-point-input", yaml: images(e, m), expect: ["image 'm': rootfs \(Repo.root)/docker has no executable docker_script/entry_point.py, an entry point PolarDB Stack runs in a manager image"], args: ["rootfs=\(Repo.root)/docker"]),
             Bad(name: "parallel-zero", yaml: images(e), expect: ["input 'parallel' must be at least 1"], args: ["parallel=0"]),
             Bad(name: "registry-input", yaml: images(e), expect: ["input 'registry': 'bad host:1/x' is not host[:port][/namespace]"], args: ["registry=bad host:1/x"]),
+            Bad(name: "binary-not-executable", yaml: images(e), expect: ["polarrun_binary \(Repo.root)/README.md is not executable"], args: ["polarrun_binary=\(Repo.root)/README.md"]),
             Bad(name: "dynamic-binary", yaml: images(e), expect: ["loads the Swift runtime (libswiftCore.so)", "--static-swift-stdlib"], args: ["polarrun_binary=\(Repo.binary)"]),
             Bad(name: "missing-branch", yaml: images(edit(e, "engine_branch: main", "engine_branch: no-such-branch")), expect: ["engine source for e", "branch 'no-such-branch' does not exist"], status: 1),
             Bad(name: "unreachable-repo", yaml: images(edit(e, "engine_repo: ./engine", "engine_repo: /nonexistent/polardb.git")), expect: ["engine source for e", "cannot reach repository /nonexistent/polardb.git"], status: 1),

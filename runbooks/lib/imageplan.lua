@@ -40,6 +40,8 @@ function M.check_binary(path)
   if not path or path == "" then return "no polarrun binary given (polarrun_binary=PATH)" end
   local st = fs.stat(path)
   if not st or st.type ~= "file" then return "polarrun_binary " .. path .. " does not exist" end
+  -- the Dockerfiles rely on COPY keeping the mode (a chmod in the image would store it twice)
+  if st.mode & 0x49 ~= 0x49 then return "polarrun_binary " .. path .. " is not executable (chmod 0755 it)" end
   local ok, r = pcall(run, {"readelf", "-d", path}, {readonly = true, quiet = true, check = false})
   if not ok or r.status ~= 0 then
     ok, r = pcall(run, {"ldd", path}, {readonly = true, quiet = true, check = false})

@@ -119,5 +119,9 @@ static inline int sl_load(lua_State *L, const char *buf, size_t len, const char 
 }
 static inline int sl_gc_count_kb(lua_State *L) { return lua_gc(L, LUA_GCCOUNT, 0); }
 static inline void sl_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT, 0); }
+/// Stops / restarts the collector (lua_gc is variadic: Swift cannot call it directly).
+static inline int sl_gc_isrunning(lua_State *L) { return lua_gc(L, LUA_GCISRUNNING, 0); }
+static inline void sl_gc_stop(lua_State *L) { lua_gc(L, LUA_GCSTOP, 0); }
+static inline void sl_gc_restart(lua_State *L) { lua_gc(L, LUA_GCRESTART, 0); }
 
 #endif

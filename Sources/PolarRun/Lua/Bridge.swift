@@ -20,6 +20,7 @@ extension LuaState {
         case .function(let ref): ref.push(L)
         case .userdata: lua_pushnil(L)
         case .object(let o): pushObject(o)
+        case .pushable(let p): p.push(L)
         }
     }
 

@@ -14,6 +14,9 @@ public enum LuaValue {
     case userdata
     /// A host handle to return to Lua (becomes a userdata with the handle's methods).
     case object(any HostObject)
+    /// A result that builds its Lua tables itself when pushed (a query's rows, straight from
+    /// libpq's buffer: a Swift copy of a million rows in between costs ~400 bytes a row).
+    case pushable(any LuaPushable)
 
     /// The Lua type name, for error messages.
     public var typeName: String {
@@ -24,7 +27,7 @@ public enum LuaValue {
         case .int: return "integer"
         case .number: return "number"
         case .string: return "string"
-        case .table: return "table"
+        case .table, .pushable: return "table"
         case .function: return "function"
         case .userdata, .object: return "userdata"
         }
@@ -52,6 +55,11 @@ public enum LuaValue {
         default: return nil
         }
     }
+}
+
+/// A value that pushes itself onto the Lua stack (one value, using at most 4 stack slots).
+public protocol LuaPushable: AnyObject {
+    func push(_ L: OpaquePointer)
 }
 
 /// A key of a Lua table that Swift can hold (functions and tables as keys are not bridged).

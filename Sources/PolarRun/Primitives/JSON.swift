@@ -45,7 +45,8 @@ enum JSONValue: Codable {
                 for (k, x) in t.fields { o[k.description] = try JSONValue(x) }
                 self = .object(o)
             }
-        case .function, .userdata, .object: throw HostError.usage("json_encode: a \(v.typeName) has no JSON form")
+        case .function, .userdata, .object, .pushable: throw   // .pushable only goes host → Lua
+            HostError.usage("json_encode: a \(v.typeName) has no JSON form")
         }
     }
 

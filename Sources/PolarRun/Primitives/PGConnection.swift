@@ -1,5 +1,7 @@
 import CLibPQ
+import CLua
 import Foundation
+import LuaShim
 
 /// One libpq connection. Queries are sent asynchronously and waited for with poll(), so
 /// the run's deadline can cancel a statement in flight (PQcancel).
@@ -78,9 +80,14 @@ public final class PGConnection: HostObject {
         var value: LuaValue = .nil
         var failure: HostError? = nil
         while let r = PQgetResult(c) {
+            switch PQresultStatus(r) {
+            case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
+                value = .pushable(SQLRows(r))   // owns r: cleared once its rows are pushed into Lua
+                continue
+            default: break
+            }
             defer { PQclear(r) }
             switch PQresultStatus(r) {
-            case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE: value = rows(r)
             case PGRES_COMMAND_OK:
                 let tag = String(cString: PQcmdStatus(r))
                 let affected = Int64(String(cString: PQcmdTuples(r))) ?? 0
@@ -97,27 +104,6 @@ public final class PGConnection: HostObject {
         }
         if let failure { throw failure }
         return value
-    }
-
-    private func rows(_ r: OpaquePointer) -> LuaValue {
-        let nrows = PQntuples(r), ncols = PQnfields(r)
-        let names = (0..<ncols).map { String(cString: PQfname(r, $0)) }
-        let types = (0..<ncols).map { PQftype(r, $0) }
-        var out: [LuaValue] = []
-        out.reserveCapacity(Int(nrows))
-        for i in 0..<nrows {
-            var row = LuaTable()
-            for j in 0..<ncols {
-                if PQgetisnull(r, i, j) == 1 { row[names[Int(j)]] = .null; continue }
-                let len = Int(PQgetlength(r, i, j))
-                let text = PQgetvalue(r, i, j)!.withMemoryRebound(to: UInt8.self, capacity: len) {
-                    String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self)
-                }
-                row[names[Int(j)]] = PGConnection.typed(text, oid: types[Int(j)])
-            }
-            out.append(.table(row))
-        }
-        return .table(LuaTable(array: out))
     }
 
     /// Text → Lua by column type: booleans, integers and floats become Lua values; the rest strings.
@@ -159,5 +145,67 @@ public final class PGConnection: HostObject {
             guard let rt = call.state.owner as? Runtime else { throw HostError.runtime("no runtime") }
             return [try rt.execute(conn, query, params, timeout: try o.double("timeout"))]
         }]
+    }
+}
+
+/// A query's rows, pushed into Lua as a list of {column = value} tables straight from the
+/// PGresult: no Swift copy of every row in between (that copy cost ~400 bytes a row, so
+/// 1e6 rows peaked at ~500 MB against psql's 87 MB). Values are typed as `PGConnection.typed`
+/// does; text that is not valid UTF-8 is repaired into U+FFFD as before.
+final class SQLRows: LuaPushable {
+    private var result: OpaquePointer?
+
+    init(_ result: OpaquePointer) { self.result = result }
+    deinit { if let r = result { PQclear(r) } }
+
+    func push(_ L: OpaquePointer) {
+        guard let r = result else { lua_createtable(L, 0, 0); return }
+        let nrows = PQntuples(r), ncols = PQnfields(r)
+        let types = (0..<ncols).map { PQftype(r, $0) }
+        // Everything pushed here stays reachable: a collection cycle meanwhile finds no garbage
+        // and only re-traverses the growing result (a third of the time at 1e6 rows).
+        let collecting = sl_gc_isrunning(L) != 0
+        if collecting { sl_gc_stop(L) }
+        defer { if collecting { sl_gc_restart(L) } }
+        lua_createtable(L, nrows, 0)
+        for i in 0..<nrows {
+            lua_createtable(L, 0, ncols)
+            for j in 0..<ncols {
+                lua_pushstring(L, PQfname(r, j))
+                if PQgetisnull(r, i, j) == 1 {
+                    sl_push_null(L)
+                } else {
+                    let len = Int(PQgetlength(r, i, j))
+                    let p = UnsafeRawPointer(PQgetvalue(r, i, j)!).assumingMemoryBound(to: UInt8.self)
+                    let bytes = UnsafeBufferPointer(start: p, count: len)
+                    switch types[Int(j)] {
+                    case 16, 20, 21, 23, 26, 28, 700, 701, 1700:   // short: the typed Swift path
+                        switch PGConnection.typed(String(decoding: bytes, as: UTF8.self), oid: types[Int(j)]) {
+                        case .bool(let b): lua_pushboolean(L, b ? 1 : 0)
+                        case .int(let n): lua_pushinteger(L, lua_Integer(n))
+                        case .number(let d): lua_pushnumber(L, d)
+                        case .string(var s):
+                            s.withUTF8 { b in
+                                b.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, b.count) }
+                            }
+                        default: sl_push_null(L)   // typed() returns only the four above
+                        }
+                    default:
+                        if bytes.allSatisfy({ $0 < 0x80 }) {
+                            _ = lua_pushlstring(L, UnsafeRawPointer(p).assumingMemoryBound(to: CChar.self), len)
+                        } else {
+                            var s = String(decoding: bytes, as: UTF8.self)   // validates (repairs) UTF-8
+                            s.withUTF8 { b in
+                                b.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, b.count) }
+                            }
+                        }
+                    }
+                }
+                lua_rawset(L, -3)
+            }
+            lua_rawseti(L, -2, lua_Integer(i + 1))
+        }
+        PQclear(r)
+        result = nil
     }
 }
