@@ -28,7 +28,7 @@ public final class TestCluster {
     public init(bin: String) throws {
         self.bin = bin
         self.runAs = getuid() == 0 ? "postgres" : nil
-        var template = Array((NSTemporaryDirectory() + "/polarrun-harness.XXXXXX").utf8CString)
+        var template = Array(((NSTemporaryDirectory() as NSString).appendingPathComponent("polarrun-harness.XXXXXX")).utf8CString)
         guard mkdtemp(&template) != nil else { throw HostError.usage("cannot create a temporary directory") }
         root = String(cString: template)
         pgdata = root + "/pgdata"
