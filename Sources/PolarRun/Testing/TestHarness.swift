@@ -16,7 +16,13 @@ public struct TestHarness {
 
     public init() {}
 
-    struct Tally { var passed = 0; var failed = 0; var broken: [String] = [] }
+    final class Tally {
+        var passed = 0, failed = 0
+        /// Files that did not load (or broke the harness), each printed as an ERROR line when met.
+        var broken: [String] = [] { didSet { if let b = broken.last { out("ERROR \(b)") } } }
+        let out: (String) -> Void
+        init(out: @escaping (String) -> Void) { self.out = out }
+    }
 
     /// The `*_test.lua` files named or found (recursively, sorted) under the paths.
     public static func findFiles(_ paths: [String]) throws -> [String] {
@@ -57,18 +63,17 @@ public struct TestHarness {
         // removed on every way out; a SIGINT/SIGTERM is recorded (Host.installSignalHandlers),
         // ends the running case and stops the run here
         defer { cluster?.remove() }
-        var tally = Tally()
+        let tally = Tally(out: out)
         for f in files {
             if sl_signal_received() != 0 { break }
-            runFile(f, cluster: cluster, tally: &tally)
+            runFile(f, cluster: cluster, tally: tally)
         }
-        for b in tally.broken { out("ERROR \(b)") }
         out("\(tally.passed) passed, \(tally.failed) failed")
         if sl_signal_received() != 0 { return 128 + sl_signal_received() }
         return !tally.broken.isEmpty ? 2 : tally.failed > 0 ? 1 : 0
     }
 
-    private func runFile(_ path: String, cluster: TestCluster?, tally: inout Tally) {
+    private func runFile(_ path: String, cluster: TestCluster?, tally: Tally) {
         var options = RunOptions()
         options.environment = environment
         for (k, v) in cluster?.environment ?? [:] { options.environment[k] = v }
