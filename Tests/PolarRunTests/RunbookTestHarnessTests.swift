@@ -1,4 +1,5 @@
 import XCTest
+@testable import PolarRun
 
 /// `polarrun test`: the harness operators run their runbook tests with.
 final class RunbookTestHarnessTests: XCTestCase {
@@ -73,6 +74,27 @@ final class RunbookTestHarnessTests: XCTestCase {
         let pgdata = read(dir + "/pgdata.txt")
         XCTAssertFalse(pgdata.isEmpty)
         XCTAssertFalse(FileManager.default.fileExists(atPath: pgdata), "the cluster directory is removed")
+    }
+
+    func testSIGINTStopsTheRunAndRemovesTheCluster() throws {
+        try write("""
+        test("slow", function() fs.write("\(dir)/pgdata.txt", cluster.pgdata); sleep(60) end)
+        test("never runs", function() end)
+        """, to: dir + "/slow_test.lua")
+        var spec = ProcessSpec([Repo.binary, "test", "--pg-bin", PGCluster.bin, dir])
+        spec.environment = ProcessInfo.processInfo.environment
+        let child = try Subprocess.start(spec)
+        XCTAssertTrue(eventually(60) { !read(dir + "/pgdata.txt").isEmpty }, "the case never started")
+        kill(child.pid, SIGINT)
+        var st: Int32 = 0
+        _ = waitpid(child.pid, &st, 0)
+        close(child.out); close(child.err)
+        if child.input >= 0 { close(child.input) }
+        XCTAssertEqual((st >> 8) & 0xff, 130, "exit 128+SIGINT")
+        let pgdata = read(dir + "/pgdata.txt")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pgdata), "the cluster directory is removed")
+        let ps = try command(["pgrep", "-f", "postgres -D \(pgdata)"])
+        XCTAssertNotEqual(ps.status, 0, "no postmaster is left: \(ps.all)")
     }
 
     func testHelpMentionsTheHarness() throws {
