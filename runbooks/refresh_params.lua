@@ -43,64 +43,8 @@ if not instance.running(p) then
 end
 
 -- 2. validation against pg_settings
-local function unquote(v)
-  if #v >= 2 and v:sub(1, 1) == "'" and v:sub(-1) == "'" then
-    local inner, out, i = v:sub(2, -2), {}, 1
-    while i <= #inner do
-      local c = inner:sub(i, i)
-      if c == "'" and inner:sub(i + 1, i + 1) == "'" then out[#out + 1] = "'"; i = i + 2
-      elseif c == "\\" and i < #inner then
-        local n = inner:sub(i + 1, i + 1)
-        out[#out + 1] = ({n = "\n", t = "\t", r = "\r", b = "\b", f = "\f"})[n] or n; i = i + 2
-      elseif c == "'" then return nil   -- a lone quote inside: malformed
-      else out[#out + 1] = c; i = i + 1 end
-    end
-    return table.concat(out), true
-  end
-  return v, false
-end
-
-local bools = {}
-for _, w in ipairs({"true", "false", "yes", "no"}) do
-  for n = 1, #w do bools[w:sub(1, n)] = true end
-end
-bools.on, bools.off, bools.of, bools["1"], bools["0"] = true, true, true, true, true
-
-local mem = {B = 1, kB = 1024, MB = 1024^2, GB = 1024^3, TB = 1024^4}
-local time = {us = 0.001, ms = 1, s = 1000, min = 60000, h = 3600000, d = 86400000}
-
---- value in the parameter's base unit, or nil and why
-local function numeric(v, s)
-  local num, unit = v:match("^%s*([%+%-]?[%d%.]+[eE]?[%+%-]?%d*)%s*(%a*)%s*$")
-  local n
-  if not num then
-    local hex = v:match("^%s*0[xX](%x+)%s*$")
-    if hex then n, unit = tonumber(hex, 16), "" else return nil, "is not a number" end
-  else
-    n = tonumber(num)
-  end
-  if not n then return nil, "is not a number" end
-  if unit ~= "" then
-    if s.unit == null then return nil, "takes no unit" end
-    local bnum, bunit = s.unit:match("^(%d*)(%a+)$")
-    local base = tonumber(bnum ~= "" and bnum or "1")
-    local family = mem[bunit] and mem or time[bunit] and time or nil
-    if not family then return nil, "has an unknown unit" end
-    if not family[unit] then
-      local valid = {}
-      for u in pairs(family) do valid[#valid + 1] = u end
-      table.sort(valid)
-      return nil, "has unit '" .. unit .. "'; valid units for this parameter: " .. table.concat(valid, ", ")
-    end
-    n = n * family[unit] / (family[bunit] * base)
-  end
-  if s.vartype == "integer" then n = math.floor(n + 0.5) end
-  local lo, hi = tonumber(s.min_val), tonumber(s.max_val)
-  if lo and n < lo or hi and n > hi then
-    return nil, string.format("is out of range %s .. %s%s", s.min_val, s.max_val, s.unit ~= null and (" " .. s.unit) or "")
-  end
-  return n
-end
+local guc_value = require("guc_value")
+local unquote, numeric, bools, mem = guc_value.unquote, guc_value.numeric, guc_value.bools, guc_value.mem
 
 local settings = {}
 for _, s in ipairs(sql([[select name, vartype, unit, min_val, max_val, context,

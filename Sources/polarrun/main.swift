@@ -30,6 +30,7 @@ struct PolarRunCommand: ParsableCommand {
 
         Examples:
           polarrun --list
+          polarrun test runbooks/          (run *_test.lua runbook tests; polarrun test --help)
           polarrun build.lua --dry-run
           polarrun build.lua image_file=./image.yml push=false
           polarrun health_check --json pgdata=/data port=5432
@@ -115,6 +116,8 @@ func commandLineArguments() -> [String] {
 
 do {
     let args = commandLineArguments()
+    // `polarrun test ...` is the runbook test harness (TestCommand.swift), not a runbook
+    if args.first == "test" { exit(TestCommand.run(Array(args.dropFirst()))) }
     // the common invocation skips ArgumentParser's start-up (see Invocation.fast)
     if let fast = Invocation.fast(args), (try? fast.validate()) != nil {
         let code = try fast.execute()

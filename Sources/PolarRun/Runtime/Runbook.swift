@@ -108,7 +108,8 @@ public struct SearchPath {
         var out: [Runbook] = []
         for d in directories {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: d)) ?? []
-            for n in names.sorted() where n.hasSuffix(".lua") && !seen.contains(n) {
+            // `*_test.lua` files are `polarrun test` cases, not runbooks
+            for n in names.sorted() where n.hasSuffix(".lua") && !n.hasSuffix("_test.lua") && !seen.contains(n) {
                 seen.insert(n)
                 if let rb = try? Runbook(path: (d as NSString).appendingPathComponent(n)) { out.append(rb) }
             }

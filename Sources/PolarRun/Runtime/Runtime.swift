@@ -46,7 +46,8 @@ public final class Runtime {
     public let lua: LuaState
     public let secrets: Secrets
     public let sink: LogSink
-    public let options: RunOptions
+    /// Mutable only for the test harness's `with_env` (a case sees the variables it sets).
+    public internal(set) var options: RunOptions
     public let searchPath: SearchPath
     public let runID: String
     /// The runbook being run (for `require` next to it and log locations).
