@@ -138,6 +138,11 @@ for _, name in ipairs(names) do
                                        bytes // 1048576, avail // 1048576)
       end
     end
+    if ok and name == "huge_pages" and v:lower() == "on" then
+      -- `on` (unlike `try`) makes the postmaster refuse to start without huge pages
+      local hp = tonumber((fs.read("/proc/meminfo") or ""):match("HugePages_Total:%s*(%d+)"))
+      if hp == 0 then ok, why = false, "is on but this machine has no huge pages (HugePages_Total: 0); the next start would fail (use try)" end
+    end
     if ok then w.value, w.quoted = v, quoted else reject(name, why) end
   end
 end

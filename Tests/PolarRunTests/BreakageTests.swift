@@ -27,7 +27,8 @@ final class BreakageTests: XCTestCase {
 
         let before = try conf(c)
         for bad in [#"{"shared_preload_libraries":"no_such_lib_xyz"}"#, #"{"shared_preload_libraries":"pg_stat_statements,nope_lib"}"#,
-                    #"{"polar_vfs.localfs_mode":"on"}"#, #"{"shared_buffers":"4TB"}"#, "[]", #"{"password":"do-not-print-me"}"#] {
+                    #"{"polar_vfs.localfs_mode":"on"}"#, #"{"shared_buffers":"4TB"}"#, "[]", #"{"password":"do-not-print-me"}"#]
+                    + (Self.hugePagesTotal == 0 ? [#"{"huge_pages":"on"}"#] : []) {
             let r = try rb("refresh_params", ["params=\(bad)"], c)
             XCTAssertEqual(r.status, 2, "\(bad): \(r.all)")
             XCTAssertEqual(try conf(c), before, "conf changed by \(bad)")
@@ -38,6 +39,13 @@ final class BreakageTests: XCTestCase {
         let lib = try rb("refresh_params", [#"params={"shared_preload_libraries":"pg_stat_statements"}"#], c)
         XCTAssertEqual(lib.status, 0, lib.all)
         XCTAssertEqual(try rb("restart", [], c).status, 0)
+    }
+
+    /// HugePages_Total of /proc/meminfo (huge_pages=on cannot start without them).
+    static var hugePagesTotal: Int? {
+        let info = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? ""
+        return info.split(separator: "\n").first { $0.hasPrefix("HugePages_Total:") }
+            .flatMap { Int($0.split(separator: " ").last ?? "") }
     }
 
     func testManagerAndStackRolesCannotBeDemoted() throws {
