@@ -131,7 +131,8 @@ final class PolarDBReplicationTests: XCTestCase {
             addTeardownBlock { node.stop(mode: "immediate") }
         }
         XCTAssertTrue(FileManager.default.fileExists(atPath: ro.pgdata + "/replica.signal"))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: ro.pgdata + "/global/pg_control"), "the RO has no copy: it reads the primary's")
+        // (PolarDB keeps a local copy of pg_control once it runs, never of the relations)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: ro.pgdata + "/base/1/PG_VERSION"), "the RO has no copy: it reads the primary's")
         XCTAssertTrue(FileManager.default.fileExists(atPath: sb.pgdata + "/standby.signal"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: topo.root + "/sb_shared/global/pg_control"), "the standby's own shared data")
         XCTAssertFalse(FileManager.default.fileExists(atPath: topo.root + "/sb_shared.polarrun-installing"))
