@@ -120,6 +120,14 @@ final class PolarDBReplicationTests: XCTestCase {
         XCTAssertEqual(refused.status, 1, refused.all)
         XCTAssertTrue(refused.stderr.contains("holds no installed PolarDB instance"), refused.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: lost.pgdata).filter { $0 != ".polarrun.lock" }, [], "nothing changed")
+        // refused: a local shared directory of another uid (root's here) cannot be read by this node's postgres
+        let foreign = topo.root + "/foreign_shared"
+        try FileManager.default.createDirectory(atPath: foreign + "/global", withIntermediateDirectories: true)
+        try write("", to: foreign + "/global/pg_control")
+        let otherUid = try install(lost, "replica", slot: PolarDBTopology.replicaSlot, shared: foreign)
+        XCTAssertEqual(otherUid.status, 1, otherUid.all)
+        XCTAssertTrue(otherUid.stderr.contains("belongs to uid 0"), otherUid.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: lost.pgdata).filter { $0 != ".polarrun.lock" }, [], "nothing changed")
 
         let ro = PolarNode(pgdata: topo.root + "/ro", port: PGCluster.freePort(), bin: topo.bin)
         let sb = PolarNode(pgdata: topo.root + "/sb", port: PGCluster.freePort(), bin: topo.bin)
