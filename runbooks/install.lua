@@ -11,7 +11,8 @@
 --   6. move the files up into <pgdata> (PG_VERSION last), link /log/pg_log, write the marker last:
 --      the engine's supervisor starts postgres only then
 -- PolarDB (the engine's binaries say so, lib/engine.lua): shared-storage mode, lib/polardb.lua —
--- polardb.conf.sample after the template, polar_datadir, and polar-initdb.sh before step 6.
+-- polardb.conf.sample after the template, polar_datadir, and polar-initdb.sh before step 6 (RW);
+-- an RO on the RW's shared storage, a standby on its own (lib/install_follower.lua).
 local instance = require("instance")
 local si = require("stack_install")
 local follower = require("install_follower")   -- RO / standby / ssl / tablespace: lib/install_follower.lua
@@ -67,10 +68,13 @@ for _, name in ipairs(fs.list(pgdata)) do
 end
 -- PolarDB: which engine (from its binaries), and where its shared storage goes; checked before any change
 local eng = engine.from_binaries(p)
-local shared = eng.polardb and not p.follower and polardb.plan(p, pgdata) or nil
+local shared = eng.polardb and polardb.plan(p, pgdata) or nil
+local ro = p.follower and p.follower.kind == "replica"
 if shared then
-  log.info("engine: " .. engine.name(eng) .. "; shared storage " .. shared.polar_datadir .. " (storage_type " .. shared.kind .. ")")
-  polardb.check_storage(shared, fs.exists(work))
+  log.info("engine: " .. engine.name(eng) .. "; shared storage " .. shared.polar_datadir .. " (storage_type " .. shared.kind ..
+           (ro and ", the RW's" or "") .. ")")
+  -- an RO's shared storage is the RW's: never cleared, it must hold the RW's instance
+  if ro then polardb.check_replica_storage(shared, p) else polardb.check_storage(shared, fs.exists(work)) end
 end
 if fs.exists(work) then
   log.warn("removing the work directory of an interrupted install: " .. work)
@@ -81,7 +85,8 @@ end
 local initdb = pg_bin("initdb", {bindir = p.bindir})
 run({"chown", p.db_user, pgdata}, {quiet = true})
 run({"chmod", "0700", pgdata}, {quiet = true})
-if p.follower then follower.make(p, work) else
+local shared_marker   -- the shared storage this install fills (RW, PolarDB standby): cleared of it at the end
+if p.follower then shared_marker = follower.make(p, work, shared) else
 log.info("step 1/4: initdb into " .. work)
 local initdb_argv = {initdb, "-D", work, "-U", "postgres", "-E", p.encoding, "--locale=" .. p.locale,
                      "--auth-local=trust", "--auth-host=md5"}
@@ -132,10 +137,10 @@ else
   }, "\n") .. "\n"
 end
 fs.write(work .. "/pg_hba.conf", hba, {mode = "0600", owner = as_user})
-follower.configure(p, work)
+follower.configure(p, work, shared)
 
--- PolarDB: the shared files (base, global, pg_wal, ...) go to the shared storage
-local shared_marker = shared and polardb.init_shared(shared, work, p, as_user)
+-- PolarDB RW: the shared files (base, global, pg_wal, ...) go to the shared storage
+if shared and not p.follower then shared_marker = polardb.init_shared(shared, work, p, as_user) end
 
 -- 6. move up (PG_VERSION last), link the logs, the marker last
 log.info("step 4/4: moving the instance into " .. pgdata)
@@ -151,7 +156,7 @@ fs.remove(work, {recursive = true})
 link_logs()
 follower.finish(p, pgdata)
 fs.write(marker, "installed by polarrun run " .. polarrun.run_id .. "\n", {owner = as_user})
-if shared then polardb.finish(shared_marker) end
+if shared_marker then polardb.finish(shared_marker) end
 log.info("instance installed in " .. pgdata .. " (port " .. p.port .. "); the supervisor starts it")
 return {installed = true, pgdata = pgdata, template = template, engine = engine.name(eng),
         polar_datadir = shared and shared.polar_datadir or null}

@@ -91,4 +91,72 @@ final class PolarDBReplicationTests: XCTestCase {
         XCTAssertTrue(try eventually(30) { p.poll("select string_agg(x, ',' order by x) from t") == "before,new" })
         XCTAssertFalse(FileManager.default.fileExists(atPath: p.pgdata + ".polarrun-rejoin-new"))
     }
+
+    /// The install runbook makes PolarDB's followers as setup_install_instance asks for them: an RO
+    /// on the primary's shared storage (polar-initdb.sh replica, replica.signal, nothing copied) and a
+    /// standby on its own (pg_basebackup --polardata), both streaming as the replicator account,
+    /// whose password reaches postgresql.conf only. An RO whose shared storage holds no instance is
+    /// refused before any change.
+    func testInstallMakesAnROOnThePrimarysSharedStorageAndAStandbyOnItsOwn() throws {
+        let topo = try PolarDBTopology(self)
+        let p = topo.primary
+        let pw = "Repl1catorSecretPw"
+        XCTAssertEqual(try p.psql("create role repl login replication password '\(pw)'").status, 0)
+        for (kind, unique) in [("replica", "ro-1"), ("standby", "sb-1")] {
+            let r = try topo.runbook("create_replication", ["kind=\(kind)", "custins_id=pc42", "slot_unique_name=\(unique)", "synchronous=false"])
+            XCTAssertEqual(r.status, 0, r.all)
+        }
+        func install(_ node: PolarNode, _ kind: String, slot: String, shared: String) throws -> CommandResult {
+            let follower = #"{"kind":"\#(kind)","host":"127.0.0.1","port":\#(p.port),"user":"repl","slot":"\#(slot)"}"#
+            return try topo.runbook("install", ["port=\(node.port)", "log_dir=\(node.pgdata).log", "shared_dir=\(shared)",
+                                                "hba_override=\(topo.root)/no-hba-override", "mycnf_dict=\(PolarDBTopology.small)",
+                                                "follower=\(follower)", "replicator_password=\(pw)"], on: node)
+        }
+        // refused: the RO's shared storage must hold the primary's instance
+        let lost = PolarNode(pgdata: topo.root + "/lost", port: PGCluster.freePort(), bin: topo.bin)
+        let empty = topo.root + "/empty_shared"
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let refused = try install(lost, "replica", slot: PolarDBTopology.replicaSlot, shared: empty)
+        XCTAssertEqual(refused.status, 1, refused.all)
+        XCTAssertTrue(refused.stderr.contains("holds no installed PolarDB instance"), refused.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: lost.pgdata).filter { $0 != ".polarrun.lock" }, [], "nothing changed")
+        // refused: a local shared directory of another uid (root's here) cannot be read by this node's postgres
+        let foreign = topo.root + "/foreign_shared"
+        try FileManager.default.createDirectory(atPath: foreign + "/global", withIntermediateDirectories: true)
+        try write("", to: foreign + "/global/pg_control")
+        let otherUid = try install(lost, "replica", slot: PolarDBTopology.replicaSlot, shared: foreign)
+        XCTAssertEqual(otherUid.status, 1, otherUid.all)
+        XCTAssertTrue(otherUid.stderr.contains("belongs to uid 0"), otherUid.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: lost.pgdata).filter { $0 != ".polarrun.lock" }, [], "nothing changed")
+
+        let ro = PolarNode(pgdata: topo.root + "/ro", port: PGCluster.freePort(), bin: topo.bin)
+        let sb = PolarNode(pgdata: topo.root + "/sb", port: PGCluster.freePort(), bin: topo.bin)
+        let outputs = [try install(ro, "replica", slot: PolarDBTopology.replicaSlot, shared: topo.shared),
+                       try install(sb, "standby", slot: PolarDBTopology.standbySlot, shared: topo.root + "/sb_shared")]
+        for r in outputs { XCTAssertEqual(r.status, 0, r.all) }
+        for node in [ro, sb] {
+            try node.start()
+            addTeardownBlock { node.stop(mode: "immediate") }
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ro.pgdata + "/replica.signal"))
+        // (PolarDB keeps a local copy of pg_control once it runs, never of the relations)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: ro.pgdata + "/base/1/PG_VERSION"), "the RO has no copy: it reads the primary's")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: sb.pgdata + "/standby.signal"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: topo.root + "/sb_shared/global/pg_control"), "the standby's own shared data")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: topo.root + "/sb_shared.polarrun-installing"))
+        XCTAssertEqual(try ro.value("show polar_datadir"), "file-dio://\(topo.shared)")
+        XCTAssertEqual(try sb.value("show polar_datadir"), "file-dio://\(topo.root)/sb_shared")
+        XCTAssertTrue(try eventually(60) {
+            p.poll("select string_agg(application_name || ':' || state, ',' order by application_name) from pg_stat_replication")
+                == "\(PolarDBTopology.replicaSlot):streaming,\(PolarDBTopology.standbySlot):streaming"
+        }, p.poll("select * from pg_stat_replication") ?? "?")
+        XCTAssertEqual(try p.psql("create table t as select 7 as x").status, 0)
+        XCTAssertTrue(try eventually(30) { ro.poll("select x from t") == "7" && sb.poll("select x from t") == "7" })
+        for node in [ro, sb] { XCTAssertEqual(try node.value("select pg_is_in_recovery()"), "t") }
+        XCTAssertEqual(jsonResult(try topo.runbook("health_check", [], on: ro))["role"] as? String, "replica")
+        // the replicator's password: in the followers' postgresql.conf, nowhere else
+        for node in [ro, sb] { XCTAssertTrue(read(node.pgdata + "/postgresql.conf").contains(pw)) }
+        for r in outputs + [refused] { XCTAssertFalse(r.all.contains(pw), r.all) }
+        XCTAssertFalse(read(topo.managerLog).contains(pw), "password in manager.log")
+    }
 }

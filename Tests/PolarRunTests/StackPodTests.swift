@@ -8,13 +8,27 @@ import XCTest
 /// variables that caller sends), each checked by its effect in the pod.
 ///
 /// With community PostgreSQL in the fixture images an "RO" is a streaming hot standby with its own
-/// copy of the data (pg_basebackup), not a node sharing the RW's storage as on PolarDB.
+/// copy of the data (pg_basebackup); with PolarDB images (`POLARRUN_TEST_POD_IMAGES`) it shares
+/// the RW's storage (its pod mounts the RW's /disk1) and a standby has its own. What differs by
+/// engine is decided from the engine the pod runs (StackPod.isPolarDB), never hard-coded.
 final class StackPodTests: XCTestCase {
     static var built: (engine: String, manager: String)?
+    /// `ENGINE,MANAGER`: prebuilt images (e.g. the real PolarDB ones) instead of the fixtures.
+    static let imagesVariable = "POLARRUN_TEST_POD_IMAGES"
 
-    /// Builds the fixture engine and manager images once per test run (no push).
+    /// Builds the fixture engine and manager images once per test run (no push), unless
+    /// POLARRUN_TEST_POD_IMAGES names prebuilt ones.
     func images(_ docker: DockerEnv) throws -> (engine: String, manager: String) {
         if let b = StackPodTests.built { return b }
+        if let given = ProcessInfo.processInfo.environment[StackPodTests.imagesVariable], !given.isEmpty {
+            let parts = given.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                XCTFail("\(StackPodTests.imagesVariable) must be ENGINE_IMAGE,MANAGER_IMAGE, got '\(given)'")
+                throw XCTSkip("bad \(StackPodTests.imagesVariable)")
+            }
+            StackPodTests.built = (engine: parts[0], manager: parts[1])
+            return StackPodTests.built!
+        }
         let tmp = try makeTempDir(self)
         let yml = try BuildFixture.writeYAML("stack.yml", """
         images:
@@ -89,8 +103,10 @@ final class StackPodTests: XCTestCase {
         let etc = try etcPostgres()
         var rw = try StackPod.start(self, docker: docker, engineImage: engineImage, managerImage: managerImage,
                                     name: "stack-rw", logicInsId: 123457, etcPostgres: etc)
+        // the RO: on the RW's node (its /disk1, where PolarDB's shared data is) and with the RW's uid —
+        // a local directory has owners, PFS has not (install refuses an RO of another uid there)
         var ro = try StackPod.start(self, docker: docker, engineImage: engineImage, managerImage: managerImage,
-                                    name: "stack-ro", logicInsId: 123458, etcPostgres: etc)
+                                    name: "stack-ro", logicInsId: 133457, etcPostgres: etc, disk1: rw.disk1)
         var sb = try StackPod.start(self, docker: docker, engineImage: engineImage, managerImage: managerImage,
                                     name: "stack-sb", logicInsId: 123459, etcPostgres: etc)
         let rwPhys = StackPod.physical(rw, role: "master", accounts: StackPodTests.accounts)
@@ -126,6 +142,8 @@ final class StackPodTests: XCTestCase {
         outputs.append(install)
         ok(install, "setup_install_instance (RW)")
         XCTAssertTrue(eventually(60) { rw.answers }, (try? docker.docker(["logs", rw.engine]).all) ?? "")
+        let polar = rw.isPolarDB
+        if polar { XCTAssertEqual(try rw.value("show polar_datadir"), "file-dio:///disk1/polar_data", "PolarDB: shared data in the pod's /disk1") }
         XCTAssertEqual(try rw.value("show shared_buffers"), "32MB")
         XCTAssertEqual(try rw.value("show log_timezone"), "UTC", "mycnf_dict's quoted value reached postgresql.conf")
         XCTAssertEqual(rw.owner(rw.log + "/pg_tmp"), rw.uid, "create_tablespace_env: the tablespace directory")
@@ -186,13 +204,15 @@ final class StackPodTests: XCTestCase {
         ok(try call(ro, "hostins_ops", "setup_install_instance", allFields: true,
                     extra: ["create_tablespace_env": StackPodTests.tablespaceEnv, "lock_install_ins": "True"]), "setup_install_instance (RO)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: ro.data + "/ins_lock"), "lock_install_ins")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: ro.data + "/standby.signal"))
+        // PolarDB: an RO on the RW's shared storage (replica.signal, no local copy); community: a copy
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ro.data + (polar ? "/replica.signal" : "/standby.signal")))
+        XCTAssertEqual(FileManager.default.fileExists(atPath: ro.data + "/base/1/PG_VERSION"), !polar, "PolarDB's RO has no copy of the data")
         XCTAssertEqual(ro.owner(ro.data + "/PG_VERSION"), ro.uid, "the copy belongs to the RO pod's uid")
         let roConf = read(ro.data + "/postgresql.conf")
         XCTAssertTrue(roConf.contains("primary_slot_name = replica_1002_c3d4"), roConf)
         XCTAssertTrue(roConf.contains("password=''Repl1catorSecretPw''") || roConf.contains("password=\\'Repl1catorSecretPw\\'"),
                       "the replicator's password reaches primary_conninfo")
-        // grow_pfs on the locked RO (not running: nothing to do), disk from san_device_name (engine_type san)
+        // grow_pfs on the locked RO (not running: nothing to do on either engine), disk from san_device_name (engine_type san)
         let grow = try call(ro, "hostins_ops", "grow_pfs", allFields: true, ["srv_opr_host_ip"])
         ok(grow, "grow_pfs")
         XCTAssertTrue(grow.stdout.contains("disk mapper_vol1002") && grow.stdout.contains("nothing to do"), grow.stdout)
@@ -220,6 +240,12 @@ final class StackPodTests: XCTestCase {
         XCTAssertTrue(eventually(30) { (try? ro.value("select count(*) from t")) == "1" && (try? sb.value("select count(*) from t")) == "1" })
         XCTAssertTrue(try call(ro, "hostins_ops", "query_installation_progress", allFields: true).stdout.contains(#""status":"succeed""#))
         XCTAssertEqual(try sb.value("show ssl"), "on", "ssl_cert/ssl_key at install")
+        if polar {
+            XCTAssertEqual(try ro.value("show polar_datadir"), "file-dio:///disk1/polar_data", "the RO reads the RW's shared data")
+            XCTAssertEqual(try sb.value("show polar_datadir"), "file-dio:///disk1/polar_data")
+            XCTAssertNotEqual(sb.disk1, rw.disk1, "the standby's shared data is its own copy, in its own /disk1")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: sb.disk1 + "/polar_data/global/pg_control"))
+        }
 
         // update_conf: GetUpdateEngineParamsEnvirons + params="..." (\ doubled, " escaped)
         ok(try rw.exec(rw.commonString("update_conf", "update", ["srv_opr_host_ip", "cluster_custins_info", "cust_ins_id", "ins_id"])
@@ -234,13 +260,19 @@ final class StackPodTests: XCTestCase {
         ok(try call(rw, "lock_ins", "unlock_ins_diskfull", ["srv_opr_host_ip"]), "unlock_ins_diskfull")
         ok(try rw.psql("insert into t values (2)", user: "app_user", password: "App0userSecretPw"), "write after unlock")
 
-        // grow_pfs on the running RW: pangu -> pbd_name, other -> <pbd_number>-<data_version>; community PG refuses the expansion
+        // grow_pfs on the running RW: pangu -> pbd_name, other -> <pbd_number>-<data_version>; community PG refuses
+        // the expansion, PolarDB on local storage (polar_vfs.localfs_mode) has nothing to grow
         for (engineType, disk) in [("pangu", "pbd-7"), ("local_ssd", "7-3")] {
             var pod = rw
             pod.configMap["cluster_custins_info"] = StackCommand.json(["polardb_mpd_rw": ["1001": StackPod.physical(rw, role: "master", accounts: [:], engineType: engineType)]])
             let g = try pod.common("hostins_ops", "grow_pfs", allFields: true, ["srv_opr_host_ip"])
             XCTAssertTrue(g.stdout.contains("disk \(disk)"), g.stdout)
-            refused(g, "polar_vfs_disk_expansion")
+            if polar {
+                ok(g, "grow_pfs (PolarDB, local storage)")
+                XCTAssertTrue(g.stdout.contains("nothing to do"), g.stdout)
+            } else {
+                refused(g, "polar_vfs_disk_expansion")
+            }
         }
 
         // get_system_identifier (allFields): pg_controldata's output as Stack-Common matches it

@@ -2,17 +2,21 @@
 -- initdb (spec 4.7): an RO or standby node made from its primary, the SSL files, the
 -- tablespace directory, and the RO's install lock. install.lua calls the three hooks:
 --
---   follower.make(p, work)       -- instead of initdb: pg_basebackup from the primary into work
---   follower.configure(p, work)  -- after postgresql.conf: recovery settings, ssl files
---   follower.finish(p, pgdata)   -- before the marker: ins_lock (lock_install_ins), tablespace dir
+--   follower.make(p, work, shared)       -- instead of initdb: the follower's data directory in work
+--   follower.configure(p, work, shared)  -- after postgresql.conf: recovery settings, ssl files
+--   follower.finish(p, pgdata)           -- before the marker: ins_lock (lock_install_ins), tablespace dir
+-- `shared` is lib/polardb.lua's plan on PolarDB (nil on community PostgreSQL).
 --
 -- The inputs (install.lua declares them, stack.lua fills them from the Stack's variables):
 --   p.follower  {kind = "replica"|"standby", host=, port=, user=, slot=}  (nil for an RW)
 --   p.replicator_password  (secret)        p.ssl_cert, p.ssl_key       p.lock_install
 --   p.tablespace_path
 --
--- On PolarDB an RO shares the RW's storage (polar-replica-initdb.sh); on community PostgreSQL
--- (the fixture engine) an RO is a streaming hot standby with its own copy: pg_basebackup.
+-- PolarDB 15 (as the engine's build.sh makes its followers): an RO shares the RW's storage —
+-- `polar-initdb.sh <work>/ <shared>/ replica` makes an empty local directory, the shared files
+-- stay the RW's — and starts from replica.signal; a standby copies both parts,
+-- `pg_basebackup --polardata=<its own shared dir>`, and starts from standby.signal. On community
+-- PostgreSQL (the fixture engine) both are streaming standbys with their own copy (pg_basebackup).
 local repl = require("replication")
 
 local M = {}
@@ -38,25 +42,42 @@ local not_copied = {"polarrun_installed", "ins_lock", ".polarrun.lock", "pg_log"
 
 local function owner(p) return polarrun.is_root and p.db_user or nil end
 
---- Copies the primary's data into `work` (pg_basebackup as the database OS user, WAL streamed).
-function M.make(p, work)
+--- The follower's data directory in `work`: on PolarDB an RO's local part of the RW's storage, else
+--- a copy of the primary's data (pg_basebackup as the database OS user, WAL streamed; a PolarDB
+--- standby's shared part into its own shared directory). Returns the shared storage's install
+--- marker when this made one (PolarDB standby), for polardb.finish.
+function M.make(p, work, shared)
   local f = p.follower
   for _, k in ipairs({"kind", "host", "port", "user", "slot"}) do
     if f[k] == nil or f[k] == "" then raise("usage", "follower." .. k .. " is missing") end
   end
   repl.secret_password(p.replicator_password)
   fs.mkdir(work, {mode = "0700", owner = owner(p)})
-  log.info(string.format("step 1/4: %s: pg_basebackup from %s:%s as %s into %s", f.kind, f.host, f.port, f.user, work))
-  run({pg_bin("pg_basebackup", {bindir = p.bindir}), "-D", work, "-h", f.host, "-p", tostring(f.port),
-       "-U", f.user, "-X", "stream", "-c", "fast", "--no-password"},
-      {user = owner(p), env = {PGPASSWORD = p.replicator_password or "", PGCONNECT_TIMEOUT = "10"}, stream = true, timeout = 3600})
+  if shared and f.kind == "replica" then
+    log.info("step 1/4: replica: polar-initdb.sh makes the local directory " .. work .. " on the RW's shared storage " .. shared.dir)
+    run({"bash", pg_bin("polar-initdb.sh", {bindir = p.bindir}), work .. "/", shared.dir .. "/", "replica", "localfs"},
+        {user = owner(p), cwd = "/", stream = true})
+    return nil
+  end
+  local argv = {pg_bin("pg_basebackup", {bindir = p.bindir}), "-D", work, "-h", f.host, "-p", tostring(f.port),
+                "-U", f.user, "-X", "stream", "-c", "fast", "--no-password"}
+  local marker
+  if shared then
+    -- the standby's own shared storage, cleared by check_storage if this install is interrupted
+    marker = require("polardb").begin_shared(shared, p, owner(p))
+    argv[#argv + 1] = "--polardata=" .. shared.dir
+  end
+  log.info(string.format("step 1/4: %s: pg_basebackup from %s:%s as %s into %s%s", f.kind, f.host, f.port, f.user, work,
+    shared and (" (shared files into " .. shared.dir .. ")") or ""))
+  run(argv, {user = owner(p), env = {PGPASSWORD = p.replicator_password or "", PGCONNECT_TIMEOUT = "10"}, stream = true, timeout = 3600})
   for _, name in ipairs(not_copied) do
     if fs.exists(work .. "/" .. name) or (fs.stat(work .. "/" .. name) ~= nil) then fs.remove(work .. "/" .. name, {recursive = true}) end
   end
+  return marker
 end
 
 --- Recovery settings (a follower) and the SSL files (any node), into the instance in `work`.
-function M.configure(p, work)
+function M.configure(p, work, shared)
   local f = p.follower
   if f then
     local major = tonumber((fs.read(work .. "/PG_VERSION") or ""):match("^(%d+)")) or 0
@@ -67,17 +88,20 @@ function M.configure(p, work)
       recovery_target_timeline = "latest",
       hot_standby = true,
     }
-    -- PolarDB's RO shares the RW's storage and says so; community PostgreSQL has no such setting
-    local polar_tool = (pg_bin("initdb", {bindir = p.bindir}):gsub("initdb$", "polar-replica-initdb.sh"))
-    if f.kind == "replica" and fs.exists(polar_tool) then
-      settings.polar_replica = true
-    end
+    -- a PolarDB RO says it shares the RW's storage: replica.signal from 15 on (there is no
+    -- polar_replica setting any more), polar_replica in recovery.conf before (spec §4.7)
+    local polar_replica = shared ~= nil and f.kind == "replica"
     if major >= 12 then
       conf_set(work .. "/postgresql.conf", settings)
-      fs.write(work .. "/standby.signal", "", {mode = "0600", owner = owner(p)})
-      log.info(string.format("%s of %s:%s through slot %s (standby.signal, primary_conninfo in postgresql.conf)",
-        f.kind, f.host, f.port, f.slot))
+      local signal = polar_replica and "replica.signal" or "standby.signal"
+      fs.write(work .. "/" .. signal, "", {mode = "0600", owner = owner(p)})
+      if not fs.exists(work .. "/pg_ident.conf") then   -- an RO's local directory has none (it is not a copy)
+        fs.write(work .. "/pg_ident.conf", "", {mode = "0600", owner = owner(p)})
+      end
+      log.info(string.format("%s of %s:%s through slot %s (%s, primary_conninfo in postgresql.conf)",
+        f.kind, f.host, f.port, f.slot, signal))
     else
+      if polar_replica then settings.polar_replica = true end
       settings.hot_standby = nil
       settings.standby_mode = true
       fs.write(work .. "/recovery.conf", "", {mode = "0600", owner = owner(p)})

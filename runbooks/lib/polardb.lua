@@ -109,15 +109,42 @@ function M.conf_text(s, template_text)
   return text .. "\n# PolarDB: " .. s.sample .. "\n" .. fs.read(s.sample)
 end
 
+--- An RO shares its RW's storage (spec §4.7): it must hold the RW's finished instance, and on a
+--- local directory (two pods on one node mounting the same /disk1) be readable by this pod's
+--- database OS user — PFS has no file owners, a local directory does. Refuses, nothing changed.
+function M.check_replica_storage(s, p)
+  if s.kind ~= "local" then return M.check_storage(s) end
+  if not fs.exists(s.dir .. "/global/pg_control") or fs.exists(s.dir .. ".polarrun-installing") then
+    raise("refused", "an RO shares its RW's storage, but " .. s.dir .. " holds no installed PolarDB instance " ..
+      "(global/pg_control); the RO pod must mount the RW's /disk1 (or give shared_dir=); nothing was changed")
+  end
+  if polarrun.is_root then
+    local uid = tonumber((run({"id", "-u", p.db_user}, {quiet = true, readonly = true}).stdout:match("%d+")))
+    local st = fs.stat(s.dir)
+    if st and uid and st.uid ~= uid then
+      raise("refused", string.format("the RW's shared storage %s belongs to uid %d, this pod's %s is uid %d: " ..
+        "an RO on a local shared directory must run as the RW's uid (logic_ins_id mod 10000 equal); nothing was changed",
+        s.dir, st.uid, p.db_user, uid))
+    end
+  end
+end
+
+--- Marks the local shared directory as being installed (an interrupted install of ours is then
+--- cleared by check_storage) and creates it for the database OS user. Returns the marker.
+function M.begin_shared(s, p, as_user)
+  local marker = s.dir .. ".polarrun-installing"
+  fs.write(marker, "install by polarrun run " .. polarrun.run_id .. "\n")
+  if not fs.is_dir(s.dir) then fs.mkdir(s.dir, {mode = "0700", owner = as_user}) end
+  run({"chown", p.db_user, s.dir}, {quiet = true})
+  return marker
+end
+
 --- Moves the shared files (base, global, pg_wal, pg_xact, ...) of the new data directory `work`
 --- into the shared storage with the engine's polar-initdb.sh, as the database OS user.
 function M.init_shared(s, work, p, as_user)
   local script = pg_bin("polar-initdb.sh", {bindir = p.bindir})
   if s.kind == "local" then
-    local marker = s.dir .. ".polarrun-installing"
-    fs.write(marker, "install by polarrun run " .. polarrun.run_id .. "\n")
-    if not fs.is_dir(s.dir) then fs.mkdir(s.dir, {mode = "0700", owner = as_user}) end
-    run({"chown", p.db_user, s.dir}, {quiet = true})
+    local marker = M.begin_shared(s, p, as_user)
     log.info("PolarDB: polar-initdb.sh moves the shared files into " .. s.dir .. " (file-dio)")
     run({"bash", script, work .. "/", s.dir .. "/", "primary", "localfs"}, {user = as_user, cwd = "/", stream = true})
     return marker

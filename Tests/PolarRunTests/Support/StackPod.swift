@@ -5,7 +5,9 @@ import XCTest
 /// (`polarrun supervise`) and a manager container sharing its process namespace
 /// (`--pid=container:`), both with the same `/data` and `/log` (bind mounts of temporary
 /// directories), `--network=host` (the test daemon has no bridge), and `logic_ins_id` in the
-/// environment. Postgres listens on `port` (the pod's `access_port[0]`).
+/// environment. Postgres listens on `port` (the pod's `access_port[0]`). Both containers mount
+/// `/disk1`, the local-storage pod's node-wide directory where PolarDB keeps its shared data:
+/// one per node — an RO pod is given its RW's (`disk1:`), as two pods on one node share it.
 struct StackPod {
     let docker: DockerEnv
     let name: String
@@ -13,6 +15,7 @@ struct StackPod {
     let log: String
     let port: Int
     let logicInsId: Int
+    let disk1: String
     var engine: String { name + "-engine" }
     var manager: String { name + "-manager" }
     var uid: Int { logicInsId % 10000 + 10000 }
@@ -20,16 +23,20 @@ struct StackPod {
 
     /// Starts the two containers. `etcPostgres` is mounted read-only at /etc/postgres.
     static func start(_ test: XCTestCase, docker: DockerEnv, engineImage: String, managerImage: String,
-                      name: String, logicInsId: Int, data: String? = nil, port: Int? = nil, etcPostgres: String? = nil) throws -> StackPod {
+                      name: String, logicInsId: Int, data: String? = nil, port: Int? = nil, etcPostgres: String? = nil,
+                      disk1: String? = nil) throws -> StackPod {
         let dir = try makeTempDir(test, prefix: "polarrun-pod")
         let pod = StackPod(docker: docker, name: "\(name)-\(getpid())", data: data ?? dir + "/data", log: dir + "/log",
-                           port: port ?? PGCluster.freePort(), logicInsId: logicInsId)
-        for d in [pod.data, pod.log] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+                           port: port ?? PGCluster.freePort(), logicInsId: logicInsId, disk1: disk1 ?? dir + "/disk1")
+        for d in [pod.data, pod.log, pod.disk1] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
         _ = try? docker.docker(["rm", "-f", pod.engine, pod.manager])
         test.addTeardownBlock { _ = try? docker.docker(["rm", "-f", pod.manager, pod.engine]) }
-        var common = ["--network=host", "-e", "logic_ins_id=\(logicInsId)", "-v", "\(pod.data):/data", "-v", "\(pod.log):/log"]
+        var common = ["--network=host", "-e", "logic_ins_id=\(logicInsId)", "-v", "\(pod.data):/data", "-v", "\(pod.log):/log",
+                      "-v", "\(pod.disk1):/disk1"]
         if let e = etcPostgres { common += ["-v", "\(e):/etc/postgres:ro"] }
-        let e = try docker.docker(["run", "-d", "--name", pod.engine] + common + [engineImage, "polarrun", "supervise"])
+        // the entrypoint given explicitly: the release engine's ENTRYPOINT is already `polarrun supervise`
+        // (arguments after the image would double it), the fixture's is not
+        let e = try docker.docker(["run", "-d", "--name", pod.engine, "--entrypoint", "/usr/local/bin/polarrun"] + common + [engineImage, "supervise"])
         guard e.status == 0 else { throw NSError(domain: "engine container", code: 1, userInfo: [NSLocalizedDescriptionKey: e.all]) }
         let m = try docker.docker(["run", "-d", "--name", pod.manager, "--pid=container:\(pod.engine)"] + common + [managerImage])
         guard m.status == 0 else { throw NSError(domain: "manager container", code: 1, userInfo: [NSLocalizedDescriptionKey: m.all]) }
@@ -107,6 +114,9 @@ struct StackPod {
     }
 
     var answers: Bool { (try? psql("select 1").status) == 0 }
+
+    /// Whether the running engine is PolarDB (it has polar_* settings), as lib/engine.lua asks it.
+    var isPolarDB: Bool { (try? value("select current_setting('polar_enable_shared_storage_mode', true) is not null")) == "t" }
 
     func owner(_ path: String) -> Int? {
         (try? FileManager.default.attributesOfItem(atPath: path)[.ownerAccountID] as? NSNumber)?.intValue
