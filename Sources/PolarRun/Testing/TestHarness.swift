@@ -46,7 +46,7 @@ public struct TestHarness {
             FileHandle.standardError.write(Data("polarrun test: \(error)\n".utf8)); return 2
         }
         if files.isEmpty {
-            FileHandle.standardError.write(Data("polarrun test: no *_test.lua files in \(paths.isEmpty ? ["."] : paths)\n".utf8))
+            FileHandle.standardError.write(Data("polarrun test: no *_test.lua files in \((paths.isEmpty ? ["."] : paths).joined(separator: ", ")) (a test file is named NAME_test.lua)\n".utf8))
             return 2
         }
         var cluster: TestCluster? = nil
