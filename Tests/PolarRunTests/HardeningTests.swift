@@ -4,16 +4,10 @@ import XCTest
 
 /// Issue 13 without a database: secrets masked whatever their bytes, children's clean
 /// environment, temporary files of killed runs removed, malformed inputs refused.
-final class HardeningTests: XCTestCase {
+final class HardeningTests: XCTestCase, ScratchRunbooks {
     var dir = ""
 
     override func setUpWithError() throws { dir = try makeTempDir(self) }
-
-    func runbook(_ name: String, _ source: String) throws -> String {
-        let path = "\(dir)/\(name)"
-        try write(source, to: path)
-        return path
-    }
 
     func testSecretsAreMaskedWhateverTheirBytes() throws {
         let p = try runbook("mask.lua", """

@@ -5,16 +5,10 @@ import XCTest
 /// Runaway runbooks end with a clear message and the promised exit status, never a crash:
 /// finalizers at exit, self-calling runbooks, the memory cap, and the watchdog behind the
 /// deadline and termination signals (docs/runbooks.md, "Limits").
-final class LimitsTests: XCTestCase {
+final class LimitsTests: XCTestCase, ScratchRunbooks {
     var dir = ""
 
     override func setUpWithError() throws { dir = try makeTempDir(self) }
-
-    func runbook(_ name: String, _ source: String) throws -> String {
-        let path = "\(dir)/\(name)"
-        try write(source, to: path)
-        return path
-    }
 
     func testFinalizerCallingTheHostAtExitRunsAndExitsZero() throws {
         let p = try runbook("gc.lua", """

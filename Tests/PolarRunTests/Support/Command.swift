@@ -84,3 +84,17 @@ func eventually(_ timeout: TimeInterval = 15, _ condition: () throws -> Bool) re
     } while Date() < end
     return false
 }
+
+/// A test case that writes small runbooks into its own scratch directory `dir`.
+protocol ScratchRunbooks: XCTestCase {
+    var dir: String { get }
+}
+
+extension ScratchRunbooks {
+    /// Writes `source` as `dir/name` and returns its path.
+    func runbook(_ name: String, _ source: String) throws -> String {
+        let path = "\(dir)/\(name)"
+        try write(source, to: path)
+        return path
+    }
+}
