@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import PolarRun
 
 /// A real PostgreSQL 15 cluster (Debian's binaries) in a temporary directory, run as the
 /// `postgres` OS user, listening on a unix socket in its data directory and on a loopback port.
@@ -15,19 +16,8 @@ final class PGCluster {
         ["PGDATA": pgdata, "PGHOST": socketDir, "PGPORT": String(port), "POLARRUN_PG_BIN": PGCluster.bin]
     }
 
-    /// Allocates a free loopback port.
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+    /// Allocates a free loopback port (the harness's own allocator: `polarrun test` uses it too).
+    static func freePort() -> Int { TestCluster.freePort() }
 
     /// Creates (initdb) a cluster under `root` (a directory the test owns). With `initdb: false`
     /// only the layout is prepared (for a replica made by pg_basebackup).
