@@ -70,7 +70,7 @@ for n in 10 100 1000 "$max"; do
 done
 
 # (b) sql() rows against psql ------------------------------------------------------------
-printf -- 'local p = inputs {n = {type = "integer"}}\nlocal rows = sql("select g as i, %s || g as t from generate_series(1, " .. p.n .. ") g")\nreturn #rows\n' \
+printf -- 'local p = polarrun.inputs {n = {type = "integer"}}\nlocal rows = sql("select g as i, %s || g as t from generate_series(1, " .. p.n .. ") g")\nreturn #rows\n' \
     "'row '" > "$tmp/rows.lua"
 echo "(b) sql() returning N rows vs psql -X -Atc (median time, median peak RSS)" | tee -a "$out"
 prev=""; prevq=""; prevn=""

@@ -14,21 +14,21 @@ local answer = backup.answer
 local lock <close> = instance.exclusive(p)
 if fs.exists(state .. "/started.json") and not fs.exists(state .. "/stopped.json") then
   answer("failed", "a backup is already in progress (" .. state .. ")")
-  raise("refused", "a backup is already in progress")
+  polarrun.raise("refused", "a backup is already in progress")
 end
 fs.remove(state, {recursive = true})
 fs.mkdir(state, {mode = "0700"})
-run({"sh", "-c", 'setsid "$@" >> "$LOG" 2>&1 < /dev/null &', "sh", polarrun.executable, "--log-stdout", "backup_session",
+proc.run({"sh", "-c", 'setsid "$@" >> "$LOG" 2>&1 < /dev/null &', "sh", polarrun.executable, "--log-stdout", "backup_session",
      "pgdata=" .. p.pgdata, "port=" .. p.port, "state_dir=" .. state, "label=" .. p.label},
     {env = {LOG = state .. "/session.log"}})
-local ok, err = pcall(wait_until, function()
+local ok, err = pcall(polarrun.wait_until, function()
   return fs.exists(state .. "/started.json") or fs.exists(state .. "/error")
 end, p.timeout, 0.1)
 if ok and fs.exists(state .. "/started.json") then
-  local s = json_decode(fs.read(state .. "/started.json"))
+  local s = json.decode(fs.read(state .. "/started.json"))
   answer("success", "backup started at " .. s.start_lsn, {start_lsn = s.start_lsn})
   return s
 end
 local why = fs.read(state .. "/error") or tostring(err)
 answer("failed", (why:gsub("%s+$", "")))
-raise("backup", "the backup did not start: " .. why)
+polarrun.raise("backup", "the backup did not start: " .. why)

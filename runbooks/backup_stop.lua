@@ -9,18 +9,18 @@ local answer = backup.answer
 local lock <close> = instance.exclusive(p)
 if not fs.exists(state .. "/started.json") then
   answer("failed", "no backup in progress")
-  raise("refused", "no backup in progress (backup/pre_action first)")
+  polarrun.raise("refused", "no backup in progress (backup/pre_action first)")
 end
 fs.write(state .. "/stop", "stop requested by run " .. polarrun.run_id .. "\n")
-local ok, err = pcall(wait_until, function()
+local ok, err = pcall(polarrun.wait_until, function()
   return fs.exists(state .. "/stopped.json") or fs.exists(state .. "/error")
 end, p.timeout, 0.1)
 if ok and fs.exists(state .. "/stopped.json") then
-  local s = json_decode(fs.read(state .. "/stopped.json"))
+  local s = json.decode(fs.read(state .. "/stopped.json"))
   fs.remove(state, {recursive = true})
   answer("success", "backup stopped at " .. s.stop_lsn, {start_lsn = s.start_lsn, stop_lsn = s.stop_lsn})
   return s
 end
 local why = fs.read(state .. "/error") or tostring(err)
 answer("failed", (why:gsub("%s+$", "")))
-raise("backup", "the backup did not stop: " .. why)
+polarrun.raise("backup", "the backup did not stop: " .. why)

@@ -11,7 +11,7 @@ local imagesource = require("imagesource")
 local imagebuild  = require("imagebuild")
 local imageresult = require("imageresult")
 
-local p = inputs {
+local p = polarrun.inputs {
   image_file      = {type = "string",  default = "./image.yml", desc = "the image.yml to build"},
   push            = {type = "boolean", desc = "push every image (true) or none (false), whatever image.yml says"},
   parallel        = {type = "integer", default = 2, desc = "how many images build at once"},
@@ -28,7 +28,7 @@ local p = inputs {
   build_timeout   = {type = "number",  default = 7200, desc = "seconds one docker build may take"},
   keep_workdir    = {type = "boolean", default = false, desc = "keep the clones and build contexts of this run"},
 }
-local started = now()
+local started = polarrun.now()
 
 -- 1. Read image.yml and check all of it (and the inputs) before doing anything.
 local spec = imagefile.load(p.image_file, {base_dir = imageplan.dirname(p.image_file)})
@@ -59,7 +59,7 @@ local results = imagebuild.run(plan)
 
 -- 5. Record what was built (also after a failure), show the summary, clean up.
 local doc = imageresult.write(plan, results)
-imageresult.summary(plan, results, now() - started)
+imageresult.summary(plan, results, polarrun.now() - started)
 if not p.keep_workdir then fs.remove(plan.work_dir, {recursive = true}) end
 
 local failed = {}
@@ -69,7 +69,7 @@ for _, img in ipairs(doc.images) do
   end
 end
 if #failed > 0 then
-  raise("build", #failed .. " of " .. #plan.images .. " images not done: " .. table.concat(failed, ", ") ..
+  polarrun.raise("build", #failed .. " of " .. #plan.images .. " images not done: " .. table.concat(failed, ", ") ..
         "; see " .. plan.result_json)
 end
 return doc

@@ -27,14 +27,14 @@ local conn = instance.conn(p)
 log.info("step 1/3: checking that " .. p.pgdata .. " is a running primary")
 local state = sql("select pg_is_in_recovery() as recovery", {}, conn)[1]
 if state.recovery then
-  raise("refused", "this instance is in recovery (a replica or standby): create replication slots on the primary")
+  polarrun.raise("refused", "this instance is in recovery (a replica or standby): create replication slots on the primary")
 end
 
 log.info("step 2/3: physical replication slot " .. slot)
 local created = false
 local existing = sql("select slot_type from pg_replication_slots where slot_name = $1", {slot}, conn)[1]
 if existing and existing.slot_type ~= "physical" then
-  raise("refused", "slot " .. slot .. " exists but is a " .. existing.slot_type .. " slot")
+  polarrun.raise("refused", "slot " .. slot .. " exists but is a " .. existing.slot_type .. " slot")
 elseif existing then
   log.info("slot " .. slot .. " already exists")
 else

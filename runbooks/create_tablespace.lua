@@ -12,7 +12,7 @@ local p = instance.inputs {
   path = {type = "string", required = true, desc = "its directory (create_tablespace_env.tablespace_path)"},
 }
 if not p.name:match("^[%a_][%w_]*$") or #p.name > 63 or p.name:match("^pg_") then
-  raise("usage", "tablespace_name must be an identifier (letters, digits, _; not pg_...), got '" .. p.name .. "'")
+  polarrun.raise("usage", "tablespace_name must be an identifier (letters, digits, _; not pg_...), got '" .. p.name .. "'")
 end
 local lock <close> = instance.exclusive(p)
 local conn = instance.conn(p)
@@ -21,6 +21,6 @@ if sql("select 1 from pg_tablespace where spcname = $1", {p.name}, conn)[1] then
   return {created = false, name = p.name}
 end
 follower.tablespace_dir(p, p.path)
-sql("create tablespace " .. quote_ident(p.name) .. " location " .. quote_literal(p.path), {}, conn)
+sql("create tablespace " .. sql.quote_ident(p.name) .. " location " .. sql.quote_literal(p.path), {}, conn)
 log.info("created tablespace " .. p.name .. " in " .. p.path)
 return {created = true, name = p.name, path = p.path}

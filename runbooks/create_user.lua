@@ -17,9 +17,9 @@ local p = instance.inputs {
 }
 accounts.check_name(p.user)
 accounts.check_code(p.privilege)
-if p.password == "" then raise("usage", "password must not be empty") end
+if p.password == "" then polarrun.raise("usage", "password must not be empty") end
 
 local lock <close> = instance.exclusive(p)
 local r = accounts.apply(p, p.user, p.password, p.privilege)
-log.info(string.format("role %s %s with privilege code %d", quote_ident(p.user), r.created and "created" or "updated", p.privilege))
+log.info(string.format("role %s %s with privilege code %d", sql.quote_ident(p.user), r.created and "created" or "updated", p.privilege))
 return {user = p.user, privilege = p.privilege, created = r.created}

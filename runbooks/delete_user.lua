@@ -12,12 +12,12 @@ accounts.check_name(p.user)
 
 local lock <close> = instance.exclusive(p)
 local conn = instance.conn(p)
-if p.user == conn.user then raise("usage", "refusing to drop " .. quote_ident(p.user) .. ": the manager connects as it") end
+if p.user == conn.user then polarrun.raise("usage", "refusing to drop " .. sql.quote_ident(p.user) .. ": the manager connects as it") end
 local exists = sql("select 1 from pg_roles where rolname = $1", {p.user}, conn)[1] ~= nil
 if not exists then
-  log.info("role " .. quote_ident(p.user) .. " does not exist: nothing to do")
+  log.info("role " .. sql.quote_ident(p.user) .. " does not exist: nothing to do")
   return {user = p.user, dropped = false}
 end
-sql("DROP ROLE IF EXISTS " .. quote_ident(p.user), {}, conn)
-log.info("dropped role " .. quote_ident(p.user))
+sql("DROP ROLE IF EXISTS " .. sql.quote_ident(p.user), {}, conn)
+log.info("dropped role " .. sql.quote_ident(p.user))
 return {user = p.user, dropped = true}

@@ -11,7 +11,7 @@ local p = instance.inputs {
   disk = {type = "string", required = true, desc = "the shared disk's name, e.g. mapper_<volume>"},
 }
 if not p.disk:match("^[%w_%-%.]+$") then
-  raise("usage", "disk must be a device name (letters, digits, _ - .), got '" .. p.disk .. "'")
+  polarrun.raise("usage", "disk must be a device name (letters, digits, _ - .), got '" .. p.disk .. "'")
 end
 
 local lock <close> = instance.exclusive(p)
@@ -22,7 +22,7 @@ if not instance.running(p) then
 end
 local eng = instance.engine(p)
 if not eng.polardb then
-  raise("unsupported", "disk_expansion is not available on this engine (" .. engine.name(eng) .. "): polar_vfs_disk_expansion() "
+  polarrun.raise("unsupported", "disk_expansion is not available on this engine (" .. engine.name(eng) .. "): polar_vfs_disk_expansion() "
     .. "exists only in PolarDB for PostgreSQL (its polar_vfs extension)")
 end
 if not eng.shared_storage or eng.localfs then
@@ -31,7 +31,7 @@ if not eng.shared_storage or eng.localfs then
   return {expanded = false, running = true, reason = "local storage"}
 end
 if p.disk ~= eng.polar_disk_name then
-  raise("usage", "disk " .. p.disk .. " is not this instance's shared disk (polar_disk_name = " .. tostring(eng.polar_disk_name) .. ")")
+  polarrun.raise("usage", "disk " .. p.disk .. " is not this instance's shared disk (polar_disk_name = " .. tostring(eng.polar_disk_name) .. ")")
 end
 if not eng.disk_expansion then
   -- the function comes with the polar_vfs extension (the original manager creates it with every account)

@@ -33,9 +33,9 @@ local p = instance.inputs {
                    "instance from a fresh base backup of the new primary (its own data is replaced)"},
 }
 if p.slot_name and not p.slot_name:match("^[a-z0-9_]+$") then
-  raise("usage", "slot_name may only contain lowercase letters, digits and '_', got '" .. p.slot_name .. "'")
+  polarrun.raise("usage", "slot_name may only contain lowercase letters, digits and '_', got '" .. p.slot_name .. "'")
 end
-if not repl.is_local_pgdata(p.pgdata) then raise("usage", p.pgdata .. " is not a data directory on this machine") end
+if not repl.is_local_pgdata(p.pgdata) then polarrun.raise("usage", p.pgdata .. " is not a data directory on this machine") end
 local appname = p.application_name or p.slot_name
 repl.secret_password(p.primary_password)
 local as_user = polarrun.is_root and p.db_user or nil
@@ -47,16 +47,16 @@ local lock <close> = instance.exclusive(p)
 log.info(string.format("step 1/6: checking the new primary %s port %d", p.primary_host, p.primary_port))
 local np = sql([[select pg_is_in_recovery() as recovery,
                         (select system_identifier::text from pg_control_system()) as sysid]], {}, primary)[1]
-if np.recovery then raise("refused", "the new primary " .. p.primary_host .. " is in recovery: not a primary") end
+if np.recovery then polarrun.raise("refused", "the new primary " .. p.primary_host .. " is in recovery: not a primary") end
 local cd = repl.controldata(p.pgdata, p)
 if cd["Database system identifier"] ~= np.sysid then
-  raise("refused", string.format("%s belongs to another cluster (system identifier %s, the new primary's is %s)",
+  polarrun.raise("refused", string.format("%s belongs to another cluster (system identifier %s, the new primary's is %s)",
     p.pgdata, tostring(cd["Database system identifier"]), np.sysid))
 end
 
 log.info("step 2/6: can " .. p.pgdata .. " be rewound?")
 if p.method == "rewind" and cd["wal_log_hints setting"] ~= "on" and (cd["Data page checksum version"] or "0") == "0" then
-  raise("refused", p.pgdata .. " has neither wal_log_hints = on nor data checksums: pg_rewind cannot rewind it " ..
+  polarrun.raise("refused", p.pgdata .. " has neither wal_log_hints = on nor data checksums: pg_rewind cannot rewind it " ..
     "(rebuild it from a base backup instead)")
 end
 
@@ -102,7 +102,7 @@ if p.method == "rewind" and no_rewind_why then
   log.info(string.format("this instance: WAL to %s (%s) on timeline %d; the new primary left timeline %d at %s",
     at.lsn, at.what, at.tli, at.tli, tostring(fork or "- (same timeline)")))
   if rewound then
-    raise("refused", string.format("%s has diverged from the new primary and needs pg_rewind, but %s. " ..
+    polarrun.raise("refused", string.format("%s has diverged from the new primary and needs pg_rewind, but %s. " ..
       "%s is unchanged%s; rebuild it from a fresh base backup of the new primary with method=basebackup " ..
       "(its own data is replaced), or run ha_rejoin again once pg_rewind can work",
       p.pgdata, no_rewind_why, p.pgdata, running and " and still running" or ""))
@@ -128,7 +128,7 @@ local function save_conf()
   for _, f in ipairs(conf_files) do
     if fs.exists(p.pgdata .. "/" .. f) then fs.write(saved .. ".tmp/" .. f, fs.read(p.pgdata .. "/" .. f), {mode = "0600"}) end
   end
-  run({"mv", saved .. ".tmp", saved}, {quiet = true})
+  proc.run({"mv", saved .. ".tmp", saved}, {quiet = true})
 end
 
 if p.method == "basebackup" then
@@ -138,12 +138,12 @@ if p.method == "basebackup" then
   rewound = false
 else
   log.info("step 4/6: pg_rewind from the new primary")
-  local rewind = {pg_bin("pg_rewind", {bindir = p.bindir}), "-D", p.pgdata, "--source-server=" ..
+  local rewind = {pg_ctl.bin("pg_rewind", {bindir = p.bindir}), "-D", p.pgdata, "--source-server=" ..
                   repl.conninfo {host = p.primary_host, port = p.primary_port, user = p.primary_user, dbname = "postgres"}}
   local function pg_rewind(extra)
     local argv = {table.unpack(rewind)}
     for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
-    local r = run(argv, {user = as_user, env = env, cwd = "/", stream = true})
+    local r = proc.run(argv, {user = as_user, env = env, cwd = "/", stream = true})
     return r.stdout .. r.stderr
   end
   if rewound == nil then
@@ -182,7 +182,7 @@ local ci = {host = p.primary_host, port = p.primary_port, user = p.primary_user,
             password = p.primary_password}
 local auto = p.pgdata .. "/postgresql.auto.conf"
 if not fs.exists(auto) then fs.write(auto, "", {mode = "0600", owner = as_user}) end
-conf_set(auto, {primary_conninfo = repl.conninfo(ci), primary_slot_name = p.slot_name or null})
+conf_set(auto, {primary_conninfo = repl.conninfo(ci), primary_slot_name = p.slot_name or sql.null})
 fs.write(p.pgdata .. "/standby.signal", "", {mode = "0600", owner = as_user})
 
 log.info("step 6/6: starting " .. p.pgdata .. " as a standby")
@@ -190,9 +190,9 @@ local server_log = repl.server_log(p.pgdata, p)
 local started, err = pcall(pg_ctl, "start", instance.ctl(p, {logfile = server_log, timeout = p.start_timeout}))
 if not started then
   local tail = (fs.exists(server_log) and fs.read(server_log) or ""):sub(-1500)
-  raise("ha", tostring(err) .. "\nend of " .. server_log .. ":\n" .. tail)
+  polarrun.raise("ha", tostring(err) .. "\nend of " .. server_log .. ":\n" .. tail)
 end
-wait_until(function()
+polarrun.wait_until(function()
   local ok, r = pcall(sql, "select status from pg_stat_wal_receiver", {}, me)
   return ok and r[1] and r[1].status == "streaming"
 end, p.start_timeout, 0.2)

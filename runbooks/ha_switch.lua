@@ -32,17 +32,17 @@ local p = instance.inputs {
   promote_timeout = {type = "integer", default = 60},
   catchup_timeout = {type = "integer", default = 60, desc = "seconds for the target to replay the old primary's last WAL"},
 }
-if p.max_lag_bytes < 0 then raise("usage", "max_lag_bytes must be >= 0") end
+if p.max_lag_bytes < 0 then polarrun.raise("usage", "max_lag_bytes must be >= 0") end
 if p.old_primary ~= "keep" and not repl.is_local_pgdata(p.primary_pgdata) then
-  raise("usage", "old_primary=" .. p.old_primary .. " needs primary_pgdata, the old primary's data directory on this machine" ..
+  polarrun.raise("usage", "old_primary=" .. p.old_primary .. " needs primary_pgdata, the old primary's data directory on this machine" ..
     (p.primary_pgdata and (" (" .. p.primary_pgdata .. " is not one)") or ""))
 end
 if p.rejoin_slot and not p.rejoin_slot:match("^[a-z0-9_]+$") then
-  raise("usage", "rejoin_slot may only contain lowercase letters, digits and '_'")
+  polarrun.raise("usage", "rejoin_slot may only contain lowercase letters, digits and '_'")
 end
 local local_target = p.target_host == nil
 if local_target and not repl.is_local_pgdata(p.pgdata) then
-  raise("usage", p.pgdata .. " is not a data directory on this machine: give pgdata, or target_host for a remote target")
+  polarrun.raise("usage", p.pgdata .. " is not a data directory on this machine: give pgdata, or target_host for a remote target")
 end
 local target = local_target and instance.conn(p) or
   {host = p.target_host, port = p.port, user = p.target_user, password = p.target_password, dbname = "postgres",
@@ -75,7 +75,7 @@ if not t.recovery then
     log.info("the target is already a primary and the old primary is " .. st .. ": resuming after the promotion")
     resume = true
   else
-    raise("refused", "ha_switch refused, nothing was changed: the target " .. target_name ..
+    polarrun.raise("refused", "ha_switch refused, nothing was changed: the target " .. target_name ..
       " is not a standby (it is not in recovery)")
   end
 end
@@ -90,8 +90,8 @@ if not resume then
   end
 
   log.info("step 2/6: checking the primary")
-  local host = p.primary_host or (old_pg and p.primary_pgdata) or (wr and wr.sender_host ~= null and wr.sender_host) or nil
-  local port = p.primary_port or (wr and wr.sender_port ~= null and wr.sender_port) or
+  local host = p.primary_host or (old_pg and p.primary_pgdata) or (wr and wr.sender_host ~= sql.null and wr.sender_host) or nil
+  local port = p.primary_port or (wr and wr.sender_port ~= sql.null and wr.sender_port) or
                (old_pg and repl.configured_port(p.primary_pgdata)) or nil
   if not host or not port then
     problem("cannot tell where the primary is: give primary_host and primary_port")
@@ -135,24 +135,24 @@ if not resume then
     end
   end
   if #problems > 0 then
-    raise("refused", "ha_switch refused, nothing was changed:\n  - " .. table.concat(problems, "\n  - "))
+    polarrun.raise("refused", "ha_switch refused, nothing was changed:\n  - " .. table.concat(problems, "\n  - "))
   end
 
   do
-    local old_lock <close> = old_pg and flock(p.primary_pgdata .. "/.polarrun.lock", {timeout = 600}) or nil
+    local old_lock <close> = old_pg and fs.flock(p.primary_pgdata .. "/.polarrun.lock", {timeout = 600}) or nil
     if p.old_primary ~= "keep" then
       log.info("step 3/6: stopping the old primary " .. p.primary_pgdata .. " (fast) so the target receives all of its WAL")
       pg_ctl("stop", instance.ctl(old_pg, {mode = "fast"}))
       local cd = repl.controldata(p.primary_pgdata, old_pg)
       local ckpt = cd["Latest checkpoint location"]
       log.info("old primary's shutdown checkpoint: " .. tostring(ckpt) .. "; waiting for the target to replay it")
-      local ok = pcall(wait_until, function()
+      local ok = pcall(polarrun.wait_until, function()
         return sql("select pg_wal_lsn_diff(pg_last_wal_replay_lsn(), $1::pg_lsn) > 0 as done", {ckpt}, target)[1].done
       end, p.catchup_timeout, 0.1)
       if not ok then
         log.error("the target did not replay " .. ckpt .. " in " .. p.catchup_timeout .. "s: starting the old primary again")
         pg_ctl("start", instance.ctl(old_pg, {logfile = repl.server_log(p.primary_pgdata, old_pg)}))
-        raise("refused", "ha_switch refused: the target did not catch up with the old primary within " ..
+        polarrun.raise("refused", "ha_switch refused: the target did not catch up with the old primary within " ..
           p.catchup_timeout .. "s; the old primary runs again and nothing was promoted")
       end
     else
@@ -165,15 +165,15 @@ if not resume then
     else
       log.info("remote target: select pg_promote(true, " .. p.promote_timeout .. ")")
       local r = sql("select pg_promote(true, $1) as ok", {p.promote_timeout}, target)[1]
-      if not r.ok then raise("ha", "pg_promote() did not complete within " .. p.promote_timeout .. "s") end
+      if not r.ok then polarrun.raise("ha", "pg_promote() did not complete within " .. p.promote_timeout .. "s") end
     end
-    wait_until(function() return not sql("select pg_is_in_recovery() as r", {}, target)[1].r end, p.promote_timeout, 0.1)
+    polarrun.wait_until(function() return not sql("select pg_is_in_recovery() as r", {}, target)[1].r end, p.promote_timeout, 0.1)
   end
 end
 
 log.info("step 5/6: verifying that " .. target_name .. " accepts writes on a new timeline")
 do
-  local c <close> = connect(target)
+  local c <close> = sql.connect(target)
   c:query("set synchronous_commit = local")
   c:query("create temporary table polarrun_ha_write_probe as select now() as at")
   c:query("drop table polarrun_ha_write_probe")
@@ -181,7 +181,7 @@ end
 local now_tl = sql(repl.current_tli_sql, {}, target)[1]
 result.new_timeline = now_tl.tli
 if result.old_timeline and now_tl.tli <= result.old_timeline then
-  raise("ha", string.format("the target was promoted but its timeline did not advance (%d)", now_tl.tli))
+  polarrun.raise("ha", string.format("the target was promoted but its timeline did not advance (%d)", now_tl.tli))
 end
 local sync = sql([[select current_setting('synchronous_standby_names') as names,
                           (select count(*) from pg_stat_replication where sync_state in ('sync', 'quorum'))::int as n]], {}, target)[1]

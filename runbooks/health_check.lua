@@ -10,7 +10,7 @@ local instance = require("instance")
 local p = instance.inputs {
   timeout = {type = "number", default = 3, desc = "seconds for the query to answer"},
 }
-if not (p.timeout > 0) then raise("usage", "timeout must be positive") end
+if not (p.timeout > 0) then polarrun.raise("usage", "timeout must be positive") end
 
 local ok, rows = pcall(sql, [[
   select 1 as ok,
@@ -28,17 +28,17 @@ local ok, rows = pcall(sql, [[
          current_setting('server_version') as version
 ]], {}, instance.conn(p, {connect_timeout = math.max(1, math.ceil(p.timeout)), timeout = p.timeout}))
 if not ok then
-  raise("unhealthy", "instance in " .. p.pgdata .. " does not answer: " .. tostring(rows))
+  polarrun.raise("unhealthy", "instance in " .. p.pgdata .. " does not answer: " .. tostring(rows))
 end
 local r = rows[1]
 -- a replica can replay WAL it has not "received" (PolarDB's replica reads it from shared storage),
 -- and the clocks of two hosts differ: a lag below zero is no lag
 for _, k in ipairs({"replay_lag_s", "replay_lag_bytes"}) do
-  if r[k] ~= null and r[k] < 0 then r[k] = 0.0 end
+  if r[k] ~= sql.null and r[k] < 0 then r[k] = 0.0 end
 end
 local role = "primary"
 if r.in_recovery then
-  local slot = (r.slot_name ~= null and r.slot_name) or (r.primary_slot_name ~= null and r.primary_slot_name) or ""
+  local slot = (r.slot_name ~= sql.null and r.slot_name) or (r.primary_slot_name ~= sql.null and r.primary_slot_name) or ""
   if r.replica_signal or r.polar_replica == "on" then role = "replica"
   elseif r.polardb then role = "standby"                      -- PolarDB says which it is: not a replica
   elseif slot:match("^replica_") then role = "replica"
@@ -46,7 +46,7 @@ if r.in_recovery then
 end
 log.info(string.format("healthy: %s, uptime %.0fs%s", role, r.uptime_s,
   r.in_recovery and string.format(", replay lag %s s / %s bytes",
-    r.replay_lag_s == null and "?" or string.format("%.1f", r.replay_lag_s),
-    r.replay_lag_bytes == null and "?" or string.format("%.0f", r.replay_lag_bytes)) or ""))
+    r.replay_lag_s == sql.null and "?" or string.format("%.1f", r.replay_lag_s),
+    r.replay_lag_bytes == sql.null and "?" or string.format("%.0f", r.replay_lag_bytes)) or ""))
 return {healthy = true, role = role, in_recovery = r.in_recovery, uptime_s = r.uptime_s,
         replay_lag_s = r.replay_lag_s, replay_lag_bytes = r.replay_lag_bytes, version = r.version}

@@ -6,11 +6,11 @@
 --      free-memory reserves from 128 GiB (the original lost these: spec 10.3)
 --   3. `sysctl -p`; its failure is this action's failure (a container without the right to
 --      change kernel settings says so on stderr)
-local p = inputs {
+local p = polarrun.inputs {
   mem_size = {type = "integer", required = true, desc = "the host's memory in KiB"},
   file = {type = "string", default = "/etc/sysctl.conf"},
 }
-if p.mem_size <= 0 then raise("usage", "mem_size must be a positive number of KiB") end
+if p.mem_size <= 0 then polarrun.raise("usage", "mem_size must be a positive number of KiB") end
 local settings = {
   {"fs.aio-max-nr", "1048576"}, {"fs.file-max", "76724600"}, {"fs.nr_open", "20480000"},
   {"net.core.netdev_max_backlog", "10000"}, {"net.core.rmem_default", "262144"}, {"net.core.rmem_max", "4194304"},
@@ -38,10 +38,10 @@ local lines = {"# written by polarrun init_sysctl (mem_size " .. p.mem_size .. "
 for _, kv in ipairs(settings) do lines[#lines + 1] = kv[1] .. " = " .. kv[2] end
 fs.write(p.file, table.concat(lines, "\n") .. "\n", {mode = "0644"})
 log.info("wrote " .. p.file .. " (" .. #settings .. " settings)")
-local ok, r = pcall(run, {"sysctl", "-p", p.file}, {check = false})
-if not ok then raise("unsupported", "cannot run sysctl -p " .. p.file .. ": " .. tostring(type(r) == "table" and r.message or r)) end
+local ok, r = pcall(proc.run, {"sysctl", "-p", p.file}, {check = false})
+if not ok then polarrun.raise("unsupported", "cannot run sysctl -p " .. p.file .. ": " .. tostring(type(r) == "table" and r.message or r)) end
 if r.status ~= 0 then
-  raise("runtime", "sysctl -p " .. p.file .. " failed (" .. r.status .. "): " ..
+  polarrun.raise("runtime", "sysctl -p " .. p.file .. " failed (" .. r.status .. "): " ..
     ((r.stderr or ""):match("[^\n]+") or "") .. " (the container may not change kernel settings)")
 end
 return {file = p.file, settings = #settings}

@@ -28,7 +28,7 @@ local spec = follower.with_inputs {
 for k, v in pairs(polardb.inputs) do spec[k] = v end
 local p = instance.inputs(spec)
 if p.mycnf_dict ~= nil and (type(p.mycnf_dict) ~= "table" or (next(p.mycnf_dict) ~= nil and #p.mycnf_dict > 0)) then
-  raise("usage", "mycnf_dict must be a JSON object of name -> value")
+  polarrun.raise("usage", "mycnf_dict must be a JSON object of name -> value")
 end
 local pgdata = p.pgdata:gsub("/+$", "")
 local marker, work = pgdata .. "/" .. si.marker, pgdata .. "/" .. si.work
@@ -63,7 +63,7 @@ end
 local ignorable = {[".polarrun.lock"] = true, ["lost+found"] = true, ["pg_log"] = true, [si.work] = true}
 for _, name in ipairs(fs.list(pgdata)) do
   if not ignorable[name] or (name == "pg_log" and #fs.list(pgdata .. "/pg_log") > 0) then
-    raise("refused", pgdata .. " is not empty (" .. name .. "): refusing to install over it")
+    polarrun.raise("refused", pgdata .. " is not empty (" .. name .. "): refusing to install over it")
   end
 end
 -- PolarDB: which engine (from its binaries), and where its shared storage goes; checked before any change
@@ -82,16 +82,16 @@ if fs.exists(work) then
 end
 
 -- 3. initdb
-local initdb = pg_bin("initdb", {bindir = p.bindir})
-run({"chown", p.db_user, pgdata}, {quiet = true})
-run({"chmod", "0700", pgdata}, {quiet = true})
+local initdb = pg_ctl.bin("initdb", {bindir = p.bindir})
+proc.run({"chown", p.db_user, pgdata}, {quiet = true})
+proc.run({"chmod", "0700", pgdata}, {quiet = true})
 local shared_marker   -- the shared storage this install fills (RW, PolarDB standby): cleared of it at the end
 if p.follower then shared_marker = follower.make(p, work, shared) else
 log.info("step 1/4: initdb into " .. work)
 local initdb_argv = {initdb, "-D", work, "-U", "postgres", "-E", p.encoding, "--locale=" .. p.locale,
                      "--auth-local=trust", "--auth-host=md5"}
 if shared then table.move(polardb.initdb_args, 1, #polardb.initdb_args, #initdb_argv + 1, initdb_argv) end
-run(initdb_argv, {user = as_user, env = {LC_ALL = "C"}, stream = true})
+proc.run(initdb_argv, {user = as_user, env = {LC_ALL = "C"}, stream = true})
 end
 
 -- 4. postgresql.conf
@@ -106,7 +106,7 @@ end
 if template then
   log.info("step 2/4: postgresql.conf from " .. template)
   local text = fs.read(template)
-  if not text then raise("usage", "cannot read the config template " .. template) end
+  if not text then polarrun.raise("usage", "cannot read the config template " .. template) end
   if shared then text = polardb.conf_text(shared, text) end                    -- PolarDB: + polardb.conf.sample
   fs.write(work .. "/postgresql.conf", text, {mode = "0600", owner = as_user})
 else
@@ -150,8 +150,8 @@ for _, name in ipairs(fs.list(work)) do
 end
 local argv = {"mv", "-t", pgdata}
 for _, n in ipairs(names) do argv[#argv + 1] = n end
-run(argv, {quiet = true})
-run({"mv", "-t", pgdata, work .. "/PG_VERSION"}, {quiet = true})
+proc.run(argv, {quiet = true})
+proc.run({"mv", "-t", pgdata, work .. "/PG_VERSION"}, {quiet = true})
 fs.remove(work, {recursive = true})
 link_logs()
 follower.finish(p, pgdata)
@@ -159,4 +159,4 @@ fs.write(marker, "installed by polarrun run " .. polarrun.run_id .. "\n", {owner
 if shared_marker then polardb.finish(shared_marker) end
 log.info("instance installed in " .. pgdata .. " (port " .. p.port .. "); the supervisor starts it")
 return {installed = true, pgdata = pgdata, template = template, engine = engine.name(eng),
-        polar_datadir = shared and shared.polar_datadir or null}
+        polar_datadir = shared and shared.polar_datadir or sql.null}

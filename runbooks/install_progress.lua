@@ -21,5 +21,5 @@ else
   status, message = "running", "not started"
 end
 log.info("installation progress: " .. status .. " (" .. message .. ")")
-print("\\u0001" .. json_encode({status = status, message = message}) .. "\\u0001")
+print("\\u0001" .. json.encode({status = status, message = message}) .. "\\u0001")
 return {status = status, message = message}

@@ -16,8 +16,8 @@ local p = instance.inputs {
   reserve_mb = {type = "integer", default = 16, desc = "size of the emergency reserve file (0: none); released by the lock"},
   terminate = {type = "boolean", default = true, desc = "end the sessions of ordinary users"},
 }
-if p.reserve_mb < 0 or p.reserve_mb > 1024 then raise("usage", "reserve_mb must be between 0 and 1024") end
-if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
+if p.reserve_mb < 0 or p.reserve_mb > 1024 then polarrun.raise("usage", "reserve_mb must be between 0 and 1024") end
+if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 log.info(string.format("lock_disk_full on %s (%d bytes free)", p.pgdata, fs.free_bytes(p.pgdata)))
@@ -42,7 +42,7 @@ if not running then log.warn("the instance is not running: the lock takes effect
 --    to edit (refused before any change); a later line in postgresql.conf is commented out (step 4)
 for _, o in ipairs(diskfull.overrides(p, param)) do
   if o.auto then
-    raise("refused", string.format("%s line %d (%s) overrides the lock's %s; nothing was changed: run " ..
+    polarrun.raise("refused", string.format("%s line %d (%s) overrides the lock's %s; nothing was changed: run " ..
       "ALTER SYSTEM RESET %s first", o.file, o.line, o.text, param, param))
   end
 end
@@ -75,8 +75,8 @@ if running then
                       where name = $1 and sourcefile = $2 order by seqno desc limit 1]],
     {param, diskfull.include_path(p)}, instance.conn(p))[1]
   if not fsrow or not fsrow.applied then
-    raise("config", param .. " from " .. diskfull.include_path(p) .. " is not in effect"
-      .. (fsrow and fsrow.error ~= null and (": " .. fsrow.error) or ": a later line in the configuration overrides it"))
+    polarrun.raise("config", param .. " from " .. diskfull.include_path(p) .. " is not in effect"
+      .. (fsrow and fsrow.error ~= sql.null and (": " .. fsrow.error) or ": a later line in the configuration overrides it"))
   end
   -- 7. end the sessions of ordinary users (superusers and replication connections stay)
   if p.terminate then
@@ -91,4 +91,4 @@ end
 if limits then log.warn("limits: " .. limits) end
 log.info("disk-full lock is ON")
 return {locked = true, parameter = param, running = running, released_reserve_bytes = freed,
-        exempted_superusers = exempted, terminated_sessions = #terminated, limits = limits or null}
+        exempted_superusers = exempted, terminated_sessions = #terminated, limits = limits or sql.null}

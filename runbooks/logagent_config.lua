@@ -7,7 +7,7 @@
 --      the Stack does not send is written empty, not as the original's "None")
 --   3. <dir>/insname: the instance name alone
 -- Both files are written atomically; running it again rewrites them.
-local p = inputs {
+local p = polarrun.inputs {
   dir = {type = "string", default = "/home/pgsql/data", desc = "the log agent's data directory"},
   base_collect_path = {type = "string", default = ""},
   pod_collect_path = {type = "string", default = ""},
@@ -18,7 +18,7 @@ local p = inputs {
 }
 local keys = {"base_collect_path", "pod_collect_path", "ins_name", "port", "container_mount_path", "host_mount_path"}
 for _, k in ipairs(keys) do
-  if p[k]:find("[\r\n]") then raise("usage", k .. " must be one line") end
+  if p[k]:find("[\r\n]") then polarrun.raise("usage", k .. " must be one line") end
 end
 local lines = {"[insinfo]"}
 for _, k in ipairs(keys) do lines[#lines + 1] = k .. "=" .. p[k] end

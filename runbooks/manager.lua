@@ -7,9 +7,9 @@
 local instance = require("instance")
 local stack_user = require("stack_user")
 local p = instance.inputs {}
-trap_termination()
-local ok, err = pcall(stack_user.ensure, p.db_user, env("logic_ins_id"), {})
+proc.trap_termination()
+local ok, err = pcall(stack_user.ensure, p.db_user, proc.env("logic_ins_id"), {})
 if not ok then log.warn("could not set up the database OS user: " .. tostring(err)) end
 log.info("manager container ready: operations run with exec")
-while not terminating() do sleep(1) end
+while not proc.terminating() do polarrun.sleep(1) end
 return {terminated = true}

@@ -13,9 +13,9 @@ local p = instance.inputs {
 }
 accounts.check_name(p.user)
 accounts.check_code(p.privilege)
-if p.password == "" then raise("usage", "password must not be empty (omit it to keep the current one)") end
+if p.password == "" then polarrun.raise("usage", "password must not be empty (omit it to keep the current one)") end
 
 local lock <close> = instance.exclusive(p)
 local r = accounts.apply(p, p.user, p.password, p.privilege)
-log.info(string.format("role %s %s with privilege code %d", quote_ident(p.user), r.created and "created" or "modified", p.privilege))
+log.info(string.format("role %s %s with privilege code %d", sql.quote_ident(p.user), r.created and "created" or "modified", p.privilege))
 return {user = p.user, privilege = p.privilege, created = r.created}

@@ -8,27 +8,27 @@
 
 local instance = require("instance")
 -- `[]` decodes to the same empty table as `{}`: tell them apart on the text
-if type(params.params) == "string" and params.params:match("^%s*%[") then
-  raise("usage", "params must be a JSON object of name -> value, got a JSON array")
+if type(polarrun.params.params) == "string" and polarrun.params.params:match("^%s*%[") then
+  polarrun.raise("usage", "params must be a JSON object of name -> value, got a JSON array")
 end
 local p = instance.inputs {
   params = {type = "json", required = true, desc = "JSON object of parameter name -> value"},
 }
 
 -- 1. shape of the input
-if type(p.params) ~= "table" or #p.params > 0 then raise("usage", "params must be a JSON object of name -> value") end
+if type(p.params) ~= "table" or #p.params > 0 then polarrun.raise("usage", "params must be a JSON object of name -> value") end
 local wanted, names = {}, {}
 for k, v in pairs(p.params) do
   if type(k) ~= "string" or not k:match("^[%a_][%w_%.]*$") then
-    raise("usage", "params: '" .. tostring(k) .. "' is not a valid parameter name")
+    polarrun.raise("usage", "params: '" .. tostring(k) .. "' is not a valid parameter name")
   end
   local tv = type(v)
   if tv == "boolean" then v = v and "on" or "off"
   elseif tv == "number" then v = (math.type(v) == "integer" or v ~= math.floor(v)) and tostring(v) or string.format("%d", v)
-  elseif tv ~= "string" then raise("usage", "params: value of '" .. k .. "' must be a string, number or boolean") end
-  if v:find("[\r\n%z]") then raise("usage", "params: value of '" .. k .. "' contains a line break or NUL") end
+  elseif tv ~= "string" then polarrun.raise("usage", "params: value of '" .. k .. "' must be a string, number or boolean") end
+  if v:find("[\r\n%z]") then polarrun.raise("usage", "params: value of '" .. k .. "' contains a line break or NUL") end
   local name = k:lower()
-  if wanted[name] then raise("usage", "params: '" .. k .. "' is given twice") end
+  if wanted[name] then polarrun.raise("usage", "params: '" .. k .. "' is given twice") end
   wanted[name] = {raw = v}
   names[#names + 1] = name
 end
@@ -39,7 +39,7 @@ if #names == 0 then
 end
 
 if not instance.running(p) then
-  raise("not_running", "the instance in " .. p.pgdata .. " is not running: parameters cannot be validated; nothing was written")
+  polarrun.raise("not_running", "the instance in " .. p.pgdata .. " is not running: parameters cannot be validated; nothing was written")
 end
 
 -- 2. validation against pg_settings
@@ -116,7 +116,7 @@ for _, name in ipairs(names) do
       if not n then ok, why = false, e end
     elseif s.vartype == "enum" then
       local found = false
-      local vals = json_decode(s.enumvals)
+      local vals = json.decode(s.enumvals)
       for _, e in ipairs(vals) do if e:lower() == v:lower() then found = true end end
       if not found then ok, why = false, "must be one of: " .. table.concat(vals, ", ") end
     end
@@ -149,12 +149,12 @@ end
 
 -- 3. the engine's own check (check hooks, parsing): postgres -C with every new value
 if #problems == 0 then
-  local argv = {pg_bin("postgres", {bindir = p.bindir}), "-D", p.pgdata, "-C", names[1]}
+  local argv = {pg_ctl.bin("postgres", {bindir = p.bindir}), "-D", p.pgdata, "-C", names[1]}
   for _, name in ipairs(names) do
     argv[#argv + 1] = "-c"
     argv[#argv + 1] = name .. "=" .. wanted[name].value
   end
-  local r = run(argv, {user = p.db_user, check = false, cwd = "/", readonly = true, quiet = true, timeout = 30})
+  local r = proc.run(argv, {user = p.db_user, check = false, cwd = "/", readonly = true, quiet = true, timeout = 30})
   if r.status ~= 0 then
     local msg = (r.stderr:match("FATAL:%s*([^\n]+)") or r.stderr:match("([^\n]+)") or "rejected by postgres")
     local who = msg:match('parameter "([^"]+)"')
@@ -164,7 +164,7 @@ end
 
 if #problems > 0 then
   for _, pr in ipairs(problems) do log.error("rejected: " .. pr) end
-  raise("usage", "rejected, nothing written:\n  - " .. table.concat(problems, "\n  - "))
+  polarrun.raise("usage", "rejected, nothing written:\n  - " .. table.concat(problems, "\n  - "))
 end
 
 -- 4. write, reload
@@ -173,7 +173,7 @@ local conf_path = instance.conf_file(p)
 local before = {}
 local changes = {}
 for _, name in ipairs(names) do
-  before[name] = conf_get(conf_path, name)
+  before[name] = conf.get(conf_path, name)
   changes[name] = wanted[name].quoted and wanted[name].raw or wanted[name].value
 end
 local changed = conf_set(conf_path, changes)
@@ -187,8 +187,8 @@ local function report()
     local fsr = sql([[select sourcefile, applied, error from pg_file_settings
                        where lower(name) = $1 order by seqno desc limit 1]], {name}, instance.conn(p))[1]
     local st = sql([[select setting, unit, pending_restart from pg_settings where name = $1]], {name}, instance.conn(p))[1]
-    local res = {value = wanted[name].value, setting = st and st.setting or null}
-    if fsr and fsr.error ~= null and fsr.error ~= "setting could not be applied" then
+    local res = {value = wanted[name].value, setting = st and st.setting or sql.null}
+    if fsr and fsr.error ~= sql.null and fsr.error ~= "setting could not be applied" then
       res.status, res.message = "rejected", fsr.error
     elseif (st and st.pending_restart) or (fsr and fsr.error == "setting could not be applied") then
       res.status = "pending_restart"
@@ -206,7 +206,7 @@ local results = report()
 -- a value the server refused after all: put the file back for it
 local undo = {}
 for name, res in pairs(results) do
-  if res.status == "rejected" then undo[name] = before[name] or null end
+  if res.status == "rejected" then undo[name] = before[name] or sql.null end
 end
 if next(undo) then
   log.warn("the server refused some values: restoring their previous lines")

@@ -29,13 +29,13 @@ local names, sync_changed = repl.update_sync_names(conn, p.conf_file, function(c
 
 log.info("step 2/2: dropping replication slot " .. slot)
 local dropped = false
-wait_until(function()
+polarrun.wait_until(function()
   local s = sql("select slot_type, active_pid from pg_replication_slots where slot_name = $1", {slot}, conn)[1]
   if not s then return true end
-  if s.slot_type ~= "physical" then raise("refused", "slot " .. slot .. " is a " .. s.slot_type .. " slot, not dropped") end
-  if s.active_pid ~= null then
+  if s.slot_type ~= "physical" then polarrun.raise("refused", "slot " .. slot .. " is a " .. s.slot_type .. " slot, not dropped") end
+  if s.active_pid ~= sql.null then
     if not p.terminate_walsender then
-      raise("refused", string.format("slot %s is in use by WAL sender pid %d (terminate_walsender=false)", slot, s.active_pid))
+      polarrun.raise("refused", string.format("slot %s is in use by WAL sender pid %d (terminate_walsender=false)", slot, s.active_pid))
     end
     log.info(string.format("ending WAL sender pid %d that uses %s", s.active_pid, slot))
     sql("select pg_terminate_backend($1)", {s.active_pid}, conn)

@@ -18,7 +18,7 @@ local lock <close> = instance.exclusive(p)
 local text = fs.read(p.safe_cnf)
 local old = text and text:match("%[pg_safe%][^%[]-\n%s*user%s*=%s*([^\r\n]-)%s*\n") or
             text and text:match("%[pg_safe%][^%[]-\n%s*user%s*=%s*([^\r\n]-)%s*$")
-if text and not old then raise("usage", p.safe_cnf .. " has no [pg_safe] user=") end
+if text and not old then polarrun.raise("usage", p.safe_cnf .. " has no [pg_safe] user=") end
 old = old or p.superuser
 
 local function exists(conn, name)
@@ -26,19 +26,19 @@ local function exists(conn, name)
 end
 local ok, have = pcall(exists, instance.conn(p, {user = p.superuser}), p.superuser)
 if ok and have then
-  if not have.rolsuper then raise("refused", "role " .. p.superuser .. " exists but is not a superuser") end
+  if not have.rolsuper then polarrun.raise("refused", "role " .. p.superuser .. " exists but is not a superuser") end
   log.info("role " .. p.superuser .. " exists: nothing to repair")
   return {changed = false}
 end
-if old == p.superuser then raise("runtime", "cannot connect as " .. p.superuser .. ": " .. tostring(have)) end
+if old == p.superuser then polarrun.raise("runtime", "cannot connect as " .. p.superuser .. ": " .. tostring(have)) end
 -- A session cannot rename its own user: look for another superuser (the Stack's aurora first)
 local conn = instance.conn(p, {user = old})
 local r = exists(conn, old)
-if not (r and r.rolsuper) then raise("refused", "the recorded superuser " .. old .. " is not a superuser here") end
+if not (r and r.rolsuper) then polarrun.raise("refused", "the recorded superuser " .. old .. " is not a superuser here") end
 local other = sql([[select rolname from pg_roles where rolsuper and rolcanlogin and rolname <> $1
                     order by rolname <> 'aurora', rolname limit 1]], {old}, conn)[1]
-if not other then raise("refused", "no other superuser can rename " .. old .. " (a session cannot rename its own user)") end
-sql("alter role " .. quote_ident(old) .. " rename to " .. quote_ident(p.superuser), {}, instance.conn(p, {user = other.rolname}))
+if not other then polarrun.raise("refused", "no other superuser can rename " .. old .. " (a session cannot rename its own user)") end
+sql("alter role " .. sql.quote_ident(old) .. " rename to " .. sql.quote_ident(p.superuser), {}, instance.conn(p, {user = other.rolname}))
 fs.write(p.safe_cnf, "[pg_safe]\nuser=" .. p.superuser .. "\n", {mode = "0600"})
 log.info("renamed the superuser " .. old .. " to " .. p.superuser)
 return {changed = true, from = old, to = p.superuser}

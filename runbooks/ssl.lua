@@ -15,10 +15,10 @@ local p = instance.inputs {
 }
 if p.enable then
   if not (p.ssl_cert and p.ssl_cert:match("%-%-%-%-%-BEGIN [%u ]*CERTIFICATE%-%-%-%-%-")) then
-    raise("usage", "ssl_cert must be a PEM certificate (-----BEGIN CERTIFICATE-----)")
+    polarrun.raise("usage", "ssl_cert must be a PEM certificate (-----BEGIN CERTIFICATE-----)")
   end
   if not (p.ssl_key and p.ssl_key:match("%-%-%-%-%-BEGIN [%u ]*PRIVATE KEY%-%-%-%-%-")) then
-    raise("usage", "ssl_key must be a PEM private key (-----BEGIN ... PRIVATE KEY-----)")
+    polarrun.raise("usage", "ssl_key must be a PEM private key (-----BEGIN ... PRIVATE KEY-----)")
   end
 end
 local lock <close> = instance.exclusive(p)
@@ -33,12 +33,12 @@ local want = p.enable and "on" or "off"
 if instance.running(p) then
   instance.reload(p)
   local now
-  pcall(wait_until, function()
+  pcall(polarrun.wait_until, function()
     now = sql("select current_setting('ssl') as v", {}, instance.conn(p))[1].v
     return now == want
   end, 10, 0.2)
   if now ~= want then
-    raise("runtime", "after the reload the server reports ssl = " .. tostring(now) .. " (see the server log: "
+    polarrun.raise("runtime", "after the reload the server reports ssl = " .. tostring(now) .. " (see the server log: "
       .. instance.startup_log(p) .. " / pg_log)")
   end
 end

@@ -46,11 +46,11 @@ local ops = {
   ["hostins_ops/generate_new_wal"] = {"generate_new_wal"},
   ["hostins_ops/get_system_identifier"] = {"system_identifier"},
   ["hostins_ops/enable_ssl"]  = {"ssl", function(v) return {enable = true, ssl_cert = v.need("ssl_cert"), ssl_key = v.need("ssl_key")} end},
-  ["hostins_ops/disable_ssl"] = {"ssl", function(v) return {enable = false} end},
+  ["hostins_ops/disable_ssl"] = {"ssl", function() return {enable = false} end},
   ["hostins_ops/create_tablespace"] = {"create_tablespace", function(v)
     local t = v.json.create_tablespace_env
     if type(t) ~= "table" or not t.tablespace_name or not t.tablespace_path then
-      raise("usage", "create_tablespace_env must be {\"tablespace_name\": ..., \"tablespace_path\": ...}")
+      polarrun.raise("usage", "create_tablespace_env must be {\"tablespace_name\": ..., \"tablespace_path\": ...}")
     end
     return {name = tostring(t.tablespace_name), path = tostring(t.tablespace_path)} end},
 
@@ -97,25 +97,25 @@ local refused = {
 -- The dispatcher ------------------------------------------------------------------------
 local vars = require("stack_vars")
 local stack_user = require("stack_user")
-inputs {}
+polarrun.inputs {}
 
 local v = vars.load()   -- malformed JSON in any variable stops here
 local op_type, action = v.get("srv_opr_type"), v.get("srv_opr_action")
-if not action then raise("usage", "srv_opr_action is not set (PolarDB Stack passes srv_opr_type and srv_opr_action)") end
+if not action then polarrun.raise("usage", "srv_opr_action is not set (PolarDB Stack passes srv_opr_type and srv_opr_action)") end
 local key = op_type and (op_type .. "/" .. action) or action
 if not ops[key] and not refused[key] and (ops[action] or refused[action]) then key = action end   -- spec 2.5 step 5
-if refused[key] then raise("unsupported", key .. ": " .. refused[key]) end
+if refused[key] then polarrun.raise("unsupported", key .. ": " .. refused[key]) end
 local op = ops[key]
 if not op then
   local known = {}
   for k in pairs(ops) do known[#known + 1] = k end
   table.sort(known)
-  raise("usage", string.format("unknown operation srv_opr_type=%s srv_opr_action=%s (known: %s)",
+  polarrun.raise("usage", string.format("unknown operation srv_opr_type=%s srv_opr_action=%s (known: %s)",
     op_type or "(none)", action, table.concat(known, ", ")))
 end
 
-local pgdata = env("PGDATA") or "/data"
-local db_user = env("POLARRUN_DB_USER") or "postgres"
+local pgdata = proc.env("PGDATA") or "/data"
+local db_user = proc.env("POLARRUN_DB_USER") or "postgres"
 stack_user.ensure(db_user, v.get("logic_ins_id"), {pgdata})
 
 -- an install's failure is recorded for query_installation_progress (the last one only)
@@ -142,7 +142,7 @@ if not ok then   -- the runbook's own message, without this file's position in f
     return {healthy = false, starting = true}
   end
   if failed then pcall(fs.write, failed, message:gsub("\n", " ") .. "\n") end
-  raise(e.kind or "runtime", message)
+  polarrun.raise(e.kind or "runtime", message)
 end
 log.info(key .. " done")
 return result

@@ -8,8 +8,8 @@ local p = instance.inputs {
   mode = {type = "string", default = "fast", enum = {"smart", "fast", "immediate"}, desc = "shutdown mode"},
   timeout = {type = "integer", default = 60, desc = "seconds to wait for the shutdown"},
 }
-if p.timeout <= 0 then raise("usage", "timeout must be positive") end
-if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
+if p.timeout <= 0 then polarrun.raise("usage", "timeout must be positive") end
+if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 log.info("stopping the instance in " .. p.pgdata .. " (" .. p.mode .. ")")
@@ -19,7 +19,7 @@ local pid = instance.postmaster_pid(p)
 local visible = pid and fs.exists("/proc/" .. pid)   -- not when postgres runs in another PID namespace
 local r = pg_ctl("stop", instance.ctl(p, {mode = p.mode, timeout = p.timeout, wait = false}))
 if r.changed and pid then
-  wait_until(function()
+  polarrun.wait_until(function()
     if visible then return not fs.exists("/proc/" .. pid) end
     return instance.postmaster_pid(p) ~= pid           -- its pid file gone, or a new postmaster's
   end, p.timeout, 0.1)

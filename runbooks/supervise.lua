@@ -23,21 +23,21 @@ local p = instance.inputs {
   restart_pause = {type = "number", default = 1, desc = "seconds to wait before starting postgres again (lets pg_ctl stop -w see it gone, and old backends release shared memory)"},
   reserve_mb = {type = "integer", default = 16, desc = "emergency reserve for lock_disk_full (0: none)"},
 }
-if not (p.poll > 0) or p.restart_pause < 0 then raise("usage", "poll must be > 0 and restart_pause >= 0") end
-if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
-local postgres = pg_bin("postgres", {bindir = p.bindir})
-trap_termination()
+if not (p.poll > 0) or p.restart_pause < 0 then polarrun.raise("usage", "poll must be > 0 and restart_pause >= 0") end
+if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
+local postgres = pg_ctl.bin("postgres", {bindir = p.bindir})
+proc.trap_termination()
 
 -- the pod's database OS user, and an installed instance
-stack_user.ensure(p.db_user, env("logic_ins_id"), {p.pgdata})
+stack_user.ensure(p.db_user, proc.env("logic_ins_id"), {p.pgdata})
 if not stack_install.installed(p.pgdata) then
   log.info("waiting for the instance to be installed in " .. p.pgdata .. " (setup_install_instance)")
   while not stack_install.installed(p.pgdata) do
-    if terminating() then
+    if proc.terminating() then
       log.info("termination requested before install: supervisor exits")
       return {status = 0, terminated = true}
     end
-    sleep(p.poll)
+    polarrun.sleep(p.poll)
   end
   log.info("the instance is installed")
 end
@@ -65,25 +65,25 @@ local function once(what, msg)
 end
 
 local starts = 0
-while not terminating() do
+while not proc.terminating() do
   if fs.exists(p.lock_path) then
     once("locked", "instance locked by " .. p.lock_path .. ": waiting")
-    sleep(p.poll)
+    polarrun.sleep(p.poll)
   elseif instance.running(p) then
     once("foreign", "a postmaster started outside the supervisor runs in " .. p.pgdata .. ": watching it")
-    sleep(p.poll)
+    polarrun.sleep(p.poll)
   elseif said == "foreign" then
     -- it is gone: pause as after our own postgres, so `pg_ctl stop -w` sees it gone
     said = nil
     log.info(string.format("the postmaster started outside the supervisor is gone: starting postgres in %gs", p.restart_pause))
-    sleep(p.restart_pause)
+    polarrun.sleep(p.restart_pause)
   else
     said = nil
     starts = starts + 1
     log.info(string.format("starting postgres -D %s as %s (start #%d)", p.pgdata, p.db_user, starts))
-    local r = run({postgres, "-D", p.pgdata}, {user = p.db_user, cwd = p.pgdata, check = false, stream = true,
+    local r = proc.run({postgres, "-D", p.pgdata}, {user = p.db_user, cwd = p.pgdata, check = false, stream = true,
                                                 forward_signals = {TERM = "INT", INT = "INT", HUP = "INT"}})
-    if terminating() then
+    if proc.terminating() then
       log.info(string.format("postgres stopped (status %d) after SIG%s; supervisor exits", r.status, r.signal or "TERM"))
       return {status = r.status, terminated = true}
     end
@@ -91,12 +91,12 @@ while not terminating() do
       log.info(string.format("postgres exited (status %d) with the instance locked", r.status))
     elseif r.status == 0 then
       log.info(string.format("postgres exited normally (status 0): starting it again in %gs", p.restart_pause))
-      sleep(p.restart_pause)
+      polarrun.sleep(p.restart_pause)
     elseif r.status > 128 then
       log.warn(string.format("postgres was killed by signal %d: restarting in %gs", r.status - 128, p.restart_pause))
-      sleep(p.restart_pause)
+      polarrun.sleep(p.restart_pause)
     else
-      raise("postgres", string.format("postgres exited with status %d: the supervisor exits with it", r.status),
+      polarrun.raise("postgres", string.format("postgres exited with status %d: the supervisor exits with it", r.status),
         {exit_code = r.status})
     end
   end

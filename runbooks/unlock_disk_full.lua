@@ -9,8 +9,8 @@ local diskfull = require("diskfull")
 local p = instance.inputs {
   reserve_mb = {type = "integer", default = 16, desc = "size of the emergency reserve file to re-create (0: none)"},
 }
-if p.reserve_mb < 0 or p.reserve_mb > 1024 then raise("usage", "reserve_mb must be between 0 and 1024") end
-if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
+if p.reserve_mb < 0 or p.reserve_mb > 1024 then polarrun.raise("usage", "reserve_mb must be between 0 and 1024") end
+if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 log.info("unlock_disk_full on " .. p.pgdata)
@@ -24,7 +24,7 @@ end
 
 -- a lock set directly in postgresql.conf (by the original manager) is undone too
 local conf_path = instance.conf_file(p)
-local v = conf_get(conf_path, "polar_force_trans_ro_non_sup")
+local v = conf.get(conf_path, "polar_force_trans_ro_non_sup")
 if v and (v == "on" or v == "true" or v == "1") then
   log.info("polar_force_trans_ro_non_sup = on found in " .. conf_path .. ": turning it off")
   conf_set(conf_path, {polar_force_trans_ro_non_sup = "off"})

@@ -7,16 +7,16 @@ local instance = require("instance")
 local p = instance.inputs {
   wait = {type = "integer", default = 0, desc = "seconds to wait for the supervisor to bring the instance up (0: do not wait)"},
 }
-if p.wait < 0 then raise("usage", "wait must be >= 0") end
-if not fs.is_dir(p.pgdata) then raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
+if p.wait < 0 then polarrun.raise("usage", "wait must be >= 0") end
+if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
-local removed = unlock_file(p.lock_path)
+local removed = fs.unlock_file(p.lock_path)
 log.info(removed and ("removed " .. p.lock_path .. "; the supervisor starts the instance")
                   or (p.lock_path .. " was not there: nothing to do"))
 if p.wait > 0 then
   -- up means it answers a query: a postmaster that exists may still be starting (recovery)
-  wait_until(function() return (pcall(sql, "select 1", {}, instance.conn(p, {connect_timeout = 2}))) end, p.wait, 0.25)
+  polarrun.wait_until(function() return (pcall(sql, "select 1", {}, instance.conn(p, {connect_timeout = 2}))) end, p.wait, 0.25)
   log.info("the instance accepts connections")
 end
 return {unlocked = removed}

@@ -13,7 +13,7 @@ enum TestCommand {
     at the end (sql() reaches it; the table `cluster` has pgdata, host, port, bin, user).
     --pg-bin DIR (or POLARRUN_TEST_PG_BIN): the engine's programs, default
     /usr/lib/postgresql/15/bin, else /u01/polardb_pg/bin. --no-cluster: pure-Lua tests only.
-    with_env({NAME="v" | false}, fn) sets env() values for fn.
+    with_env({NAME="v" | false}, fn) sets proc.env() values for fn.
     Prints "ok name" / "FAIL name — message" per case and "N passed, N failed" last.
     Exit status: 0 all passed, 1 a case failed, 2 bad usage (no test files, a file that does not load).
     """

@@ -31,13 +31,13 @@ final class BridgeTests: XCTestCase {
         XCTAssertEqual(t.array.count, 2)
         XCTAssertEqual(t.array[1].tableValue?["k"].stringValue, "v\0w")
         if case .null = t["x"] {} else { XCTFail("null lost: \(t["x"])") }
-        XCTAssertEqual(try eval(rt, "return tostring(null), null == null, type(null)").map { "\($0)" },
+        XCTAssertEqual(try eval(rt, "return tostring(sql.null), sql.null == json.null, type(sql.null)").map { "\($0)" },
                        ["string(\"null\")", "bool(true)", "string(\"userdata\")"])
     }
 
     func testStringsWithZerosCrossBothWays() throws {
         let rt = try makeRuntime()
-        let r = try eval(rt, #"local s = json_decode(json_encode("a\0b")); return #s, s == "a\0b""#)
+        let r = try eval(rt, #"local s = json.decode(json.encode("a\0b")); return #s, s == "a\0b""#)
         XCTAssertEqual(r[0].intValue, 3)
         XCTAssertEqual(r[1].boolValue, true)
     }
@@ -77,11 +77,11 @@ final class BridgeTests: XCTestCase {
         let dir = try makeTempDir(self)
         let rt = try makeRuntime()
         let r = try eval(rt, """
-        do local l <close> = flock("\(dir)/a.lock") end
-        local again = flock("\(dir)/a.lock", {timeout = 0})   -- free again after <close>
+        do local l <close> = fs.flock("\(dir)/a.lock") end
+        local again = fs.flock("\(dir)/a.lock", {timeout = 0})   -- free again after <close>
         again:close()
-        local x = flock("\(dir)/b.lock"); x = nil; collectgarbage(); collectgarbage()
-        local y = flock("\(dir)/b.lock", {timeout = 0})        -- free again after __gc
+        local x = fs.flock("\(dir)/b.lock"); x = nil; collectgarbage(); collectgarbage()
+        local y = fs.flock("\(dir)/b.lock", {timeout = 0})        -- free again after __gc
         return true
         """)
         XCTAssertEqual(r[0].boolValue, true)
@@ -89,7 +89,7 @@ final class BridgeTests: XCTestCase {
 
     func testCyclicTableIsAnError() throws {
         let rt = try makeRuntime()
-        let r = try eval(rt, "local t = {} t.self = t local ok, e = pcall(json_encode, t) return ok, tostring(e)")
+        let r = try eval(rt, "local t = {} t.self = t local ok, e = pcall(json.encode, t) return ok, tostring(e)")
         XCTAssertEqual(r[0].boolValue, false)
         XCTAssertTrue(r[1].stringValue?.contains("cyclic") ?? false)
     }

@@ -53,7 +53,7 @@ final class CLITests: XCTestCase {
     }
 
     func testPrimitiveFailureNamesItsLineAndTracebackOnlyWhenVerbose() throws {
-        let p = try runbook("fail.lua", "log.info('x')\nrun({'false'})\n")
+        let p = try runbook("fail.lua", "log.info('x')\nproc.run({'false'})\n")
         let r = try polarrun([p])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("fail.lua:2: false exited with status 1"), r.stderr)
@@ -65,10 +65,10 @@ final class CLITests: XCTestCase {
     func testInputsAreValidatedBeforeAnything() throws {
         let marker = "\(dir)/marker"
         let p = try runbook("in.lua", """
-        inputs { user = {type="string", required=true}, count = {type="integer", default=1},
+        polarrun.inputs { user = {type="string", required=true}, count = {type="integer", default=1},
                  mode = {type="string", enum={"fast", "smart"}}, on = {type="boolean"} }
         fs.write("\(marker)", "changed")
-        return params
+        return polarrun.params
         """)
         let cases: [([String], String)] = [
             ([], "missing required input 'user'"),
@@ -95,7 +95,7 @@ final class CLITests: XCTestCase {
 
     /// The common invocation is parsed without ArgumentParser; both paths must agree.
     func testFlagsWorkBeforeAndAfterTheRunbookAndUnknownFlagsAreUsageErrors() throws {
-        let p = try runbook("f.lua", "inputs { n = {type = 'integer'} }\nreturn {dry = polarrun.dry_run, n = params.n}")
+        let p = try runbook("f.lua", "polarrun.inputs { n = {type = 'integer'} }\nreturn {dry = polarrun.dry_run, n = polarrun.params.n}")
         for args in [["--dry-run", "--json", p, "n=1"], [p, "n=1", "--dry-run", "--json"], ["--json", "--timeout=5", p, "--dry-run", "n=1"],
                      ["--timeout", "5", "--log-file", dir + "/l.log", p, "--json", "--dry-run", "n=1"]] {
             let r = try polarrun(args)
@@ -113,7 +113,7 @@ final class CLITests: XCTestCase {
     }
 
     func testDescribeListsInputs() throws {
-        let p = try runbook("d.lua", "inputs { user = {type='string', required=true, desc='the role'} }\nerror('must not run')")
+        let p = try runbook("d.lua", "polarrun.inputs { user = {type='string', required=true, desc='the role'} }\nerror('must not run')")
         let r = try polarrun(["--describe", p])
         XCTAssertEqual(r.status, 0, r.all)
         XCTAssertTrue(r.stdout.contains("user (string, required)"), r.stdout)
@@ -180,7 +180,7 @@ final class CLITests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 5)
 
         let pidFile = "\(dir)/child.pid"
-        let child = try runbook("child.lua", "run({'sh', '-c', 'echo $$ > \(pidFile); exec sleep 60'})")
+        let child = try runbook("child.lua", "proc.run({'sh', '-c', 'echo $$ > \(pidFile); exec sleep 60'})")
         let t0 = Date()
         let c = try polarrun(["--timeout", "1", child])
         XCTAssertEqual(c.status, 124, c.all)
@@ -197,12 +197,12 @@ final class CLITests: XCTestCase {
         let secret = "S3cr3t-'pa$$\\word"
         let log = "\(dir)/manager.log"
         let p = try runbook("leak.lua", """
-        inputs { password = {type="string", secret=true}, token = {type="string"} }
-        log.info("the password is " .. params.password)
-        print("stdout sees " .. params.password .. " and " .. params.token)
-        local t = json_decode('{"accounts": {"a": {"password": "InnerPw-123456"}}}')
+        polarrun.inputs { password = {type="string", secret=true}, token = {type="string"} }
+        log.info("the password is " .. polarrun.params.password)
+        print("stdout sees " .. polarrun.params.password .. " and " .. polarrun.params.token)
+        local t = json.decode('{"accounts": {"a": {"password": "InnerPw-123456"}}}')
         log.warn("decoded", t)
-        error("failing with " .. params.password .. " InnerPw-123456")
+        error("failing with " .. polarrun.params.password .. " InnerPw-123456")
         """)
         let r = try polarrun(["--json", "--log-file", log, p, "password=\(secret)", "token=tok-987654"])
         XCTAssertEqual(r.status, 1)
@@ -214,7 +214,7 @@ final class CLITests: XCTestCase {
     }
 
     func testJsonOutputIsMasked() throws {
-        let p = try runbook("j.lua", "inputs { password = {type='string'} }\nreturn {user='x', password=params.password, n=null}")
+        let p = try runbook("j.lua", "polarrun.inputs { password = {type='string'} }\nreturn {user='x', password=polarrun.params.password, n=json.null}")
         let r = try polarrun(["--json", p, "password=hunter2hunter2"])
         XCTAssertEqual(r.status, 0)
         XCTAssertFalse(r.stdout.contains("hunter2hunter2"))
@@ -224,21 +224,21 @@ final class CLITests: XCTestCase {
 
     func testRunTakesArgvListsOnly() throws {
         let p = try runbook("r.lua", """
-        local r = run({"printf", "%s|", "a b", "$(id)", ";rm -rf /"})
+        local r = proc.run({"printf", "%s|", "a b", "$(id)", ";rm -rf /"})
         assert(r.stdout == "a b|$(id)|;rm -rf /|", r.stdout)
-        local ok, err = pcall(run, "echo hi")
+        local ok, err = pcall(proc.run, "echo hi")
         assert(not ok and tostring(err):find("argv list"), tostring(err))
-        local f = run({"false"}, {check = false})
+        local f = proc.run({"false"}, {check = false})
         assert(f.status == 1)
-        local ok2, e2 = pcall(run, {"false"})
+        local ok2, e2 = pcall(proc.run, {"false"})
         assert(not ok2 and e2.kind == "process" and e2.status == 1)
-        local i = run({"cat"}, {stdin = "in\\0put"})
+        local i = proc.run({"cat"}, {stdin = "in\\0put"})
         assert(i.stdout == "in\\0put")
-        local w = run({"pwd"}, {cwd = "/tmp"})
+        local w = proc.run({"pwd"}, {cwd = "/tmp"})
         assert(w.stdout == "/tmp\\n")
-        local e = run({"sh", "-c", "echo $FOO"}, {env = {FOO = "bar"}})
+        local e = proc.run({"sh", "-c", "echo $FOO"}, {env = {FOO = "bar"}})
         assert(e.stdout == "bar\\n")
-        local ok3, e3 = pcall(run, {"no-such-program-xyz"})
+        local ok3, e3 = pcall(proc.run, {"no-such-program-xyz"})
         assert(not ok3 and tostring(e3):find("command not found"), tostring(e3))
         return "ok"
         """)
@@ -248,7 +248,7 @@ final class CLITests: XCTestCase {
 
     /// pg_ctl start and registries leave daemons that inherit stdout: run() must not wait for them.
     func testRunReturnsWhenTheChildExitsEvenIfADaemonKeepsItsOutput() throws {
-        let p = try runbook("d.lua", "local t = now() local r = run({'sh', '-c', 'echo up; sleep 20 & echo done'}) return {out = r.stdout, s = now() - t}")
+        let p = try runbook("d.lua", "local t = polarrun.now() local r = proc.run({'sh', '-c', 'echo up; sleep 20 & echo done'}) return {out = r.stdout, s = polarrun.now() - t}")
         let r = try polarrun(["--json", p], timeout: 15)
         XCTAssertEqual(r.status, 0, r.all)
         XCTAssertTrue(r.stdout.contains(#""out" : "up\ndone\n""#), r.stdout)
@@ -260,8 +260,8 @@ final class CLITests: XCTestCase {
     /// must reap them: a zombie postmaster still "exists" for pg_ctl.
     func testAsPidOneOrphansAreReaped() throws {
         let p = try runbook("init.lua", """
-        run({"sh", "-c", "sleep 0.3 & echo started"})   -- the sleep is orphaned to PID 1
-        sleep(1.5)
+        proc.run({"sh", "-c", "sleep 0.3 & echo started"})   -- the sleep is orphaned to PID 1
+        polarrun.sleep(1.5)
         local zombies = 0
         for _, n in ipairs(fs.list("/proc")) do
           local st = n:match("^%d+$") and fs.read("/proc/" .. n .. "/stat")
@@ -276,7 +276,7 @@ final class CLITests: XCTestCase {
 
     func testDryRunChangesNothing() throws {
         let target = "\(dir)/out.txt"
-        let p = try runbook("w.lua", "fs.write('\(target)', 'x') lock_file('\(dir)/ins_lock') run({'touch', '\(dir)/t'}) return polarrun.dry_run")
+        let p = try runbook("w.lua", "fs.write('\(target)', 'x') lock_file('\(dir)/ins_lock') proc.run({'touch', '\(dir)/t'}) return polarrun.dry_run")
         let r = try polarrun(["--dry-run", "--json", p])
         XCTAssertEqual(r.status, 0, r.all)
         XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "true")

@@ -9,13 +9,13 @@ final class ConfAndPgCtlTests: XCTestCase {
         let before = read(conf)
         let dir = try makeTempDir(self)
         try write("""
-        local changed = conf_set(params.file, {work_mem = "8MB", search_path = "\\"$user\\", public, it's",
+        local changed = conf_set(polarrun.params.file, {work_mem = "8MB", search_path = "\\"$user\\", public, it's",
                                               application_name = "new name", log_min_duration_statement = 250,
                                               log_connections = true})
         table.sort(changed)
-        local again = conf_set(params.file, {work_mem = "8MB"})
-        pg_ctl("reload", {pgdata = env("PGDATA")})
-        return {changed = changed, again = #again, read = conf_get(params.file, "search_path")}
+        local again = conf_set(polarrun.params.file, {work_mem = "8MB"})
+        pg_ctl("reload", {pgdata = proc.env("PGDATA")})
+        return {changed = changed, again = #again, read = conf.get(polarrun.params.file, "search_path")}
         """, to: dir + "/c.lua")
         let r = try polarrun(["--json", dir + "/c.lua", "file=\(conf)"], env: pg.env)
         XCTAssertEqual(r.status, 0, r.all)
@@ -49,12 +49,12 @@ final class ConfAndPgCtlTests: XCTestCase {
         try write("# test\nshared_buffers = 128MB\n", to: conf)
         let before = read(conf)
         for (i, settings) in ["{[\"bad name\"] = 1}", "{x = \"a\\nb = c\"}", "{x = {1}}", "{\"list\"}", "{[\"a=b\"] = 1}"].enumerated() {
-            try write("conf_set(params.file, \(settings))", to: dir + "/b\(i).lua")
+            try write("conf_set(polarrun.params.file, \(settings))", to: dir + "/b\(i).lua")
             let r = try polarrun([dir + "/b\(i).lua", "file=\(conf)"])
             XCTAssertEqual(r.status, 2, "\(settings): \(r.all)")
             XCTAssertEqual(read(conf), before)
         }
-        try write("conf_set(params.file, {x = 1})", to: dir + "/missing.lua")
+        try write("conf_set(polarrun.params.file, {x = 1})", to: dir + "/missing.lua")
         let m = try polarrun([dir + "/missing.lua", "file=\(dir)/nope.conf"])
         XCTAssertEqual(m.status, 1)
         XCTAssertTrue(m.stderr.contains("does not exist"), m.stderr)
@@ -64,7 +64,7 @@ final class ConfAndPgCtlTests: XCTestCase {
         let dir = try makeTempDir(self)
         let conf = dir + "/postgresql.conf"
         try write("# header\n", to: conf)
-        try write("for i = 1, 40 do conf_set(params.file, {[params.key .. '_' .. i] = i}) end", to: dir + "/w.lua")
+        try write("for i = 1, 40 do conf_set(polarrun.params.file, {[polarrun.params.key .. '_' .. i] = i}) end", to: dir + "/w.lua")
         let group = DispatchGroup()
         for k in ["a", "b", "c", "d"] {
             group.enter()
@@ -84,7 +84,7 @@ final class ConfAndPgCtlTests: XCTestCase {
         let pg = try PGCluster(root: root)
         addTeardownBlock { pg.stop(mode: "immediate") }
         try write("""
-        local o = {pgdata = env("PGDATA"), logfile = params.log}
+        local o = {pgdata = proc.env("PGDATA"), logfile = polarrun.params.log}
         local steps = {}
         local function note(name, r) steps[#steps + 1] = name .. ":" .. tostring(r.changed) .. ":" .. tostring(r.running) end
         note("status", pg_ctl("status", o))
@@ -92,11 +92,11 @@ final class ConfAndPgCtlTests: XCTestCase {
         note("start", pg_ctl("start", o))
         note("reload", pg_ctl("reload", o))
         note("restart", pg_ctl("restart", o))
-        note("stop", pg_ctl("stop", {pgdata = env("PGDATA"), mode = "fast"}))
+        note("stop", pg_ctl("stop", {pgdata = proc.env("PGDATA"), mode = "fast"}))
         note("stop", pg_ctl("stop", o))
         local ok, e = pcall(pg_ctl, "reload", o)
         steps[#steps + 1] = "reload-stopped:" .. tostring(ok)
-        local ok2, e2 = pcall(pg_ctl, "stop", {pgdata = env("PGDATA"), mode = "sideways"})
+        local ok2, e2 = pcall(pg_ctl, "stop", {pgdata = proc.env("PGDATA"), mode = "sideways"})
         steps[#steps + 1] = "badmode:" .. e2.kind
         return table.concat(steps, " ")
         """, to: root + "/ctl.lua")

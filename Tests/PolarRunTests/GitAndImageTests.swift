@@ -27,10 +27,10 @@ final class GitAndImageTests: XCTestCase {
         let dir = try makeTempDir(self)
         let repo = try makeRepo(dir)
         try write("""
-        local a = git_clone(params.url, {branch = "dev", depth = 1, dest = params.dir .. "/a"})
-        local b = git_clone(params.url, {dest = params.dir .. "/b", mirror = params.dir .. "/mirror"})
-        local c = git_clone(params.url, {branch = "dev", dest = params.dir .. "/c", mirror = params.dir .. "/mirror"})
-        local depth = run({"git", "-C", a.dir, "rev-list", "--count", "HEAD"}).stdout
+        local a = git_clone(polarrun.params.url, {branch = "dev", depth = 1, dest = polarrun.params.dir .. "/a"})
+        local b = git_clone(polarrun.params.url, {dest = polarrun.params.dir .. "/b", mirror = polarrun.params.dir .. "/mirror"})
+        local c = git_clone(polarrun.params.url, {branch = "dev", dest = polarrun.params.dir .. "/c", mirror = polarrun.params.dir .. "/mirror"})
+        local depth = proc.run({"git", "-C", a.dir, "rev-list", "--count", "HEAD"}).stdout
         return {a = a, b = b, c = c, depth = tonumber(depth), version = fs.read(a.dir .. "/VERSION")}
         """, to: dir + "/clone.lua")
         let r = try polarrun(["--json", dir + "/clone.lua", "url=\(repo.path)", "dir=\(dir)"])
@@ -49,7 +49,7 @@ final class GitAndImageTests: XCTestCase {
     func testCloneErrorsAreClear() throws {
         let dir = try makeTempDir(self)
         let repo = try makeRepo(dir)
-        try write("git_clone(params.url, {branch = params.branch, dest = params.dest})", to: dir + "/c.lua")
+        try write("git_clone(polarrun.params.url, {branch = polarrun.params.branch, dest = polarrun.params.dest})", to: dir + "/c.lua")
         let noBranch = try polarrun([dir + "/c.lua", "url=\(repo.path)", "branch=nope", "dest=\(dir)/x"])
         XCTAssertEqual(noBranch.status, 1)
         XCTAssertTrue(noBranch.stderr.contains("branch 'nope' does not exist"), noBranch.stderr)
@@ -70,7 +70,7 @@ final class GitAndImageTests: XCTestCase {
         try write("FROM debian:bookworm\nARG GREETING\nRUN echo \"$GREETING\" > /greeting\n", to: dir + "/ctx/Dockerfile")
         let tag = "\(docker.registry)/polarrun-test/prim:\(UInt32.random(in: 0...UInt32.max))"
         try write("""
-        local b = docker_build{tag = params.tag, context = params.ctx, build_args = {GREETING = "hi there"},
+        local b = docker_build{tag = polarrun.params.tag, context = polarrun.params.ctx, build_args = {GREETING = "hi there"},
                                labels = {["org.opencontainers.image.revision"] = "abc123"}}
         local digest = push(b.image)
         return {id = b.id, digest = digest}
@@ -95,11 +95,11 @@ final class GitAndImageTests: XCTestCase {
         let docker = try DockerEnv.require()
         let dir = try makeTempDir(self)
         try write("FROM debian:bookworm\nRUN exit 3\n", to: dir + "/ctx/Dockerfile")
-        try write("docker_build{tag = 'polarrun-test/fail:1', context = params.ctx}", to: dir + "/f.lua")
+        try write("docker_build{tag = 'polarrun-test/fail:1', context = polarrun.params.ctx}", to: dir + "/f.lua")
         let r = try polarrun([dir + "/f.lua", "ctx=\(dir)/ctx"], env: docker.env)
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("docker_build polarrun-test/fail:1 failed"), r.stderr)
-        try write("docker_build{tag = 'x', context = params.ctx, dockerfile = params.ctx .. '/nope'}", to: dir + "/m.lua")
+        try write("docker_build{tag = 'x', context = polarrun.params.ctx, dockerfile = polarrun.params.ctx .. '/nope'}", to: dir + "/m.lua")
         let m = try polarrun([dir + "/m.lua", "ctx=\(dir)/ctx"], env: docker.env)
         XCTAssertEqual(m.status, 2)
         XCTAssertTrue(m.stderr.contains("does not exist"), m.stderr)

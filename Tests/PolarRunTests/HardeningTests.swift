@@ -11,10 +11,10 @@ final class HardeningTests: XCTestCase, ScratchRunbooks {
 
     func testSecretsAreMaskedWhateverTheirBytes() throws {
         let p = try runbook("mask.lua", """
-            inputs { password = {type = "string", secret = true} }
-            local pw = params.password
+            polarrun.inputs { password = {type = "string", secret = true} }
+            local pw = polarrun.params.password
             log.info({p = pw})                    -- JSON: the newline becomes \\n
-            log.info("ALTER ROLE x PASSWORD " .. quote_literal(pw))   -- SQL literal: quotes doubled
+            log.info("ALTER ROLE x PASSWORD " .. sql.quote_literal(pw))   -- SQL literal: quotes doubled
             log.info((pw:gsub("\\n", " ")))      -- folded onto one line
             print(pw)
             """)
@@ -30,8 +30,8 @@ final class HardeningTests: XCTestCase, ScratchRunbooks {
 
     func testPasswordInsideAJSONInputIsASecret() throws {
         let p = try runbook("json.lua", """
-            inputs { params = {type = "json", required = true} }
-            error("rejected: " .. params.params.password)
+            polarrun.inputs { params = {type = "json", required = true} }
+            error("rejected: " .. polarrun.params.params.password)
             """)
         let r = try polarrun([p, #"params={"password":"hunter2-secret"}"#])
         XCTAssertEqual(r.status, 1, r.all)
@@ -40,8 +40,8 @@ final class HardeningTests: XCTestCase, ScratchRunbooks {
 
     func testChildrenGetACleanEnvironment() throws {
         let p = try runbook("env.lua", """
-            local r = run({"env"}, {quiet = true})
-            local e = run({"env"}, {quiet = true, env = {GIVEN = "explicit"}})
+            local r = proc.run({"env"}, {quiet = true})
+            local e = proc.run({"env"}, {quiet = true, env = {GIVEN = "explicit"}})
             return {plain = r.stdout, given = e.stdout}
             """)
         let r = try polarrun(["--json", p], env: ["srv_opr_password": "stack-secret-1", "PGPASSWORD": "pg-secret-2",
@@ -83,7 +83,7 @@ final class HardeningTests: XCTestCase, ScratchRunbooks {
     }
 
     func testPaddedIntegersAndInvalidUTF8AreRefused() throws {
-        let p = try runbook("int.lua", "inputs { n = {type = 'integer'} }\nreturn params.n\n")
+        let p = try runbook("int.lua", "polarrun.inputs { n = {type = 'integer'} }\nreturn polarrun.params.n\n")
         XCTAssertEqual(try polarrun([p, "n= 1"]).status, 2)
         XCTAssertEqual(try polarrun([p, "n=1 "]).status, 2)
         XCTAssertEqual(try polarrun([p, "n=1"]).status, 0)
@@ -92,7 +92,7 @@ final class HardeningTests: XCTestCase, ScratchRunbooks {
         XCTAssertEqual(r.status, 2, r.all)
         XCTAssertTrue(r.stderr.contains("not valid UTF-8"), r.stderr)
         // the same through the environment (how PolarDB Stack sends srv_opr_user_name)
-        let envProbe = try runbook("envutf8.lua", "return env('srv_opr_user_name')\n")
+        let envProbe = try runbook("envutf8.lua", "return proc.env('srv_opr_user_name')\n")
         let e = try command(["/bin/sh", "-c", "srv_opr_user_name=\"$(printf 'a\\377b')\" exec \"$0\" \"$1\"", Repo.binary, envProbe])
         XCTAssertEqual(e.status, 2, e.all)
         XCTAssertTrue(e.stderr.contains("srv_opr_user_name is not valid UTF-8"), e.stderr)

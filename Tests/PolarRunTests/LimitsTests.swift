@@ -12,7 +12,7 @@ final class LimitsTests: XCTestCase, ScratchRunbooks {
 
     func testFinalizerCallingTheHostAtExitRunsAndExitsZero() throws {
         let p = try runbook("gc.lua", """
-            setmetatable({}, {__gc = function() log.info("bye from gc", env("HOME") ~= nil) end})
+            setmetatable({}, {__gc = function() log.info("bye from gc", proc.env("HOME") ~= nil) end})
             return 1
             """)
         let r = try polarrun([p, "--log-file", "\(dir)/m.log"])
@@ -82,17 +82,17 @@ final class LimitsTests: XCTestCase, ScratchRunbooks {
     }
 
     func testDeadlineInsideAFinalizersHostCallIs124() throws {
-        let p = try runbook("gcsleep.lua", "setmetatable({}, {__gc = function() sleep(5) end})\nreturn 1\n")
+        let p = try runbook("gcsleep.lua", "setmetatable({}, {__gc = function() polarrun.sleep(5) end})\nreturn 1\n")
         let r = try polarrun(["--timeout", "1", p], timeout: 30)
         XCTAssertEqual(r.status, 124, r.all)
     }
 
     func testLockWaitCutShortByTheDeadlineIs124() throws {
         let lock = "\(dir)/x.lock"
-        let waiter = try runbook("waiter.lua", "local l = flock('\(lock)')\n")
+        let waiter = try runbook("waiter.lua", "local l = fs.flock('\(lock)')\n")
         let holder = try runbook("holder.lua", """
-            local l = flock('\(lock)')
-            return run({polarrun.executable, '--timeout', '1', '\(waiter)'}, {check = false}).status
+            local l = fs.flock('\(lock)')
+            return proc.run({polarrun.executable, '--timeout', '1', '\(waiter)'}, {check = false}).status
             """)
         let r = try polarrun(["--json", holder], timeout: 60)
         XCTAssertEqual(r.status, 0, r.all)

@@ -17,7 +17,7 @@ final class LogTests: XCTestCase {
     func testRotationKeepsLimitsWithConcurrentWriters() throws {
         let dir = try makeTempDir(self)
         let log = dir + "/manager.log"
-        try write("for i = 1, 400 do log.info(string.format('writer %s line %04d %s', params.w, i, string.rep('x', 60))) end", to: dir + "/w.lua")
+        try write("for i = 1, 400 do log.info(string.format('writer %s line %04d %s', polarrun.params.w, i, string.rep('x', 60))) end", to: dir + "/w.lua")
         let env = ["POLARRUN_LOG_MAX_BYTES": "20000", "POLARRUN_LOG_KEEP": "100"]
         let group = DispatchGroup()
         for w in 1...4 {

@@ -13,7 +13,7 @@ final class ParallelTests: XCTestCase {
         let r = try runLua("""
         local co = coroutine.wrap(function(a)
           log.info("inside", a)
-          coroutine.yield(json_encode({a, 2}))
+          coroutine.yield(json.encode({a, 2}))
           return fs.exists("/")
         end)
         print(co("x"), co())
@@ -29,8 +29,8 @@ final class ParallelTests: XCTestCase {
     func testProgressBoardOnATerminalPlainLinesOtherwise() throws {
         let dir = try makeTempDir(self)
         let source = """
-        local ok = spawn({"sh", "-c", "echo 'Step 1/2 : FROM x'; sleep 0.3; echo 'Step 2/2 : RUN y'; echo done-line"}, {prefix = "img-ok", progress = "building"})
-        local bad = spawn({"sh", "-c", "echo 'Step 1/3 : FROM x'; echo broken-line >&2; sleep 0.2; exit 4"}, {prefix = "img-bad", progress = "building"})
+        local ok = proc.spawn({"sh", "-c", "echo 'Step 1/2 : FROM x'; sleep 0.3; echo 'Step 2/2 : RUN y'; echo done-line"}, {prefix = "img-ok", progress = "building"})
+        local bad = proc.spawn({"sh", "-c", "echo 'Step 1/3 : FROM x'; echo broken-line >&2; sleep 0.2; exit 4"}, {prefix = "img-bad", progress = "building"})
         ok:wait(); bad:wait()
         print("after")
         """
@@ -64,18 +64,18 @@ final class ParallelTests: XCTestCase {
 
     func testSpawnRunsChildrenAtOnceAndWaitAnyReturnsTheFirstToFinish() throws {
         let r = try runLua("""
-        local t0 = now()
-        local slow = spawn({"sh", "-c", "echo slow-out; sleep 1; echo slow-err >&2; exit 3"}, {prefix = "slow", since = t0})
-        local fast = spawn({"sh", "-c", "sleep 0.2; echo fast-out"}, {prefix = "fast"})
+        local t0 = polarrun.now()
+        local slow = proc.spawn({"sh", "-c", "echo slow-out; sleep 1; echo slow-err >&2; exit 3"}, {prefix = "slow", since = t0})
+        local fast = proc.spawn({"sh", "-c", "sleep 0.2; echo fast-out"}, {prefix = "fast"})
         local hs = {slow, fast}
         local order = {}
         while #hs > 0 do
-          local i, res = wait_any(hs, 10)
+          local i, res = proc.wait_any(hs, 10)
           order[#order + 1] = (hs[i] == fast and "fast" or "slow") .. ":" .. res.status .. ":" .. tostring(res.ok)
           table.remove(hs, i)
         end
         assert(slow:poll().stderr == "slow-err\\n")
-        print(table.concat(order, " "), string.format("%.1f", now() - t0))
+        print(table.concat(order, " "), string.format("%.1f", polarrun.now() - t0))
         """)
         XCTAssertEqual(r.status, 0, r.all)
         XCTAssertTrue(r.stdout.hasPrefix("fast:0:true slow:3:false\t1."), r.stdout)   // both ran at once: ~1 s, not 1.2
@@ -86,15 +86,15 @@ final class ParallelTests: XCTestCase {
     func testTimeoutsKillAndClosingAHandleKillsItsChild() throws {
         let dir = try makeTempDir(self)
         let r = try runLua("""
-        local h = spawn({"sleep", "30"}, {timeout = 0.3})
+        local h = proc.spawn({"sleep", "30"}, {timeout = 0.3})
         local res = h:wait()
         print(res.timed_out, res.ok, res.status)
-        local w = spawn({"sleep", "30"})
-        print(wait_any({w}, 0.2))                  -- nothing finished yet
+        local w = proc.spawn({"sleep", "30"})
+        print(proc.wait_any({w}, 0.2))                  -- nothing finished yet
         print(w:running(), w:kill())
         print(w:wait(5).status)
-        local last = spawn({"sh", "-c", "echo $$ > \(dir)/pid; exec sleep 30"})
-        sleep(0.3)
+        local last = proc.spawn({"sh", "-c", "echo $$ > \(dir)/pid; exec sleep 30"})
+        polarrun.sleep(0.3)
         """)
         XCTAssertEqual(r.status, 0, r.all)
         XCTAssertEqual(r.stdout, "true\tfalse\t143\nnil\ntrue\ttrue\n143\n")
@@ -105,8 +105,8 @@ final class ParallelTests: XCTestCase {
 
     func testTheRunbookDeadlineKillsChildrenItWaitsFor() throws {
         let r = try runLua("""
-        local h = spawn({"sleep", "30"})
-        wait_any({h})
+        local h = proc.spawn({"sleep", "30"})
+        proc.wait_any({h})
         """, ["--timeout", "1"])
         XCTAssertEqual(r.status, 124, r.all)
         XCTAssertTrue(r.stderr.contains("deadline"), r.stderr)
@@ -115,9 +115,9 @@ final class ParallelTests: XCTestCase {
     func testDryRunDoesNotStartMutatingChildren() throws {
         let dir = try makeTempDir(self)
         let r = try runLua("""
-        local h = spawn({"touch", "\(dir)/made"})
+        local h = proc.spawn({"touch", "\(dir)/made"})
         print(h:wait().status)
-        local ro = spawn({"true"}, {readonly = true})
+        local ro = proc.spawn({"true"}, {readonly = true})
         print(ro:wait().ok)
         """, ["--dry-run"])
         XCTAssertEqual(r.status, 0, r.all)
@@ -127,9 +127,9 @@ final class ParallelTests: XCTestCase {
     }
 
     func testBadArgumentsAreUsageErrors() throws {
-        XCTAssertEqual(try runLua(#"spawn("ls -l")"#).status, 2)
-        XCTAssertEqual(try runLua(#"spawn({"ls"}, {nope = 1})"#).status, 2)
-        let r = try runLua(#"wait_any({1, 2})"#)
+        XCTAssertEqual(try runLua(#"proc.spawn("ls -l")"#).status, 2)
+        XCTAssertEqual(try runLua(#"proc.spawn({"ls"}, {nope = 1})"#).status, 2)
+        let r = try runLua(#"proc.wait_any({1, 2})"#)
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("not an open process handle"), r.stderr)
     }
@@ -138,7 +138,7 @@ final class ParallelTests: XCTestCase {
     func testJobsRunInParallelBoundedAndAFailureStopsOnlyDependents() throws {
         let r = try runLua("""
         local jobs = require("jobs")
-        local t0 = now()
+        local t0 = polarrun.now()
         local running, peak = 0, 0
         local function work(secs, fail)
           return function()
@@ -159,7 +159,7 @@ final class ParallelTests: XCTestCase {
           {id = "b2", after = {"b"}, fn = work(0.1)},
         }, {parallel = 2, on_done = function(j) order[#order + 1] = j.id end})
         print(peak, r.a.ok, r.b.ok, r.c.ok, r.a2.ok, r.b2.ok, r.b2.skipped, r.b2.error)
-        print(r.b.error:match("boom") ~= nil, string.format("%.0f", now() - t0))
+        print(r.b.error:match("boom") ~= nil, string.format("%.0f", polarrun.now() - t0))
         """)
         XCTAssertEqual(r.status, 0, r.all)
         let lines = r.stdout.split(separator: "\n")

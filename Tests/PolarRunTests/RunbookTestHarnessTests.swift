@@ -53,8 +53,8 @@ final class RunbookTestHarnessTests: XCTestCase {
     func testWithEnvSetsAndRestoresVariables() throws {
         try write("""
         test("env", function()
-          with_env({POLARRUN_HARNESS_X = "1"}, function() assert(env("POLARRUN_HARNESS_X") == "1") end)
-          assert(env("POLARRUN_HARNESS_X") == nil)
+          with_env({POLARRUN_HARNESS_X = "1"}, function() assert(proc.env("POLARRUN_HARNESS_X") == "1") end)
+          assert(proc.env("POLARRUN_HARNESS_X") == nil)
         end)
         """, to: dir + "/env_test.lua")
         let r = try polarrun(["test", "--no-cluster", dir])
@@ -78,7 +78,7 @@ final class RunbookTestHarnessTests: XCTestCase {
 
     func testSIGINTStopsTheRunAndRemovesTheCluster() throws {
         try write("""
-        test("slow", function() fs.write("\(dir)/pgdata.txt", cluster.pgdata); sleep(60) end)
+        test("slow", function() fs.write("\(dir)/pgdata.txt", cluster.pgdata); polarrun.sleep(60) end)
         test("never runs", function() end)
         """, to: dir + "/slow_test.lua")
         var spec = ProcessSpec([Repo.binary, "test", "--pg-bin", PGCluster.bin, dir])

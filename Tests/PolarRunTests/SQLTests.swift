@@ -25,15 +25,15 @@ final class SQLTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("NUL"), r.stderr)
         let ok = try run("""
         local rows = sql([[select $1::int + 1 as n, $2::text as s, $3::text as missing, 1.5::float8 as f,
-                                true as b, 12345678901234::bigint as big, $4::bool as p]], {41, "a'b;--", null, false})
+                                true as b, 12345678901234::bigint as big, $4::bool as p]], {41, "a'b;--", sql.null, false})
         local r = rows[1]
         assert(math.type(r.n) == "integer" and r.n == 42)
         assert(r.s == "a'b;--")
-        assert(r.missing == null)
+        assert(r.missing == sql.null)
         assert(r.f == 1.5 and r.b == true and r.big == 12345678901234 and r.p == false)
         local c = sql("create table t(id int primary key, v text)")
         assert(c.command == "CREATE")
-        local i = sql("insert into t values ($1, $2), ($3, $4)", {1, "one", 2, null})
+        local i = sql("insert into t values ($1, $2), ($3, $4)", {1, "one", 2, sql.null})
         assert(i.command == "INSERT" and i.affected == 2)
         local none = sql("select * from t where id > 100")
         assert(#none == 0)
@@ -68,13 +68,13 @@ final class SQLTests: XCTestCase {
     func testQuotingWithQuotesBackslashesAndUnicode() throws {
         let names = ["we\"ird", "back\\slash", "semi;colon --", " spaced ", "ünï 表 ✓", "it's"]
         let r = try run("""
-        local names = json_decode(params.names)
+        local names = json.decode(polarrun.params.names)
         for i, n in ipairs(names) do
-          sql("create table " .. quote_ident(n) .. " (v text)")
-          sql("insert into " .. quote_ident(n) .. " values (" .. quote_literal(n) .. ")")
-          local back = sql("select v from " .. quote_ident(n))[1].v
+          sql("create table " .. sql.quote_ident(n) .. " (v text)")
+          sql("insert into " .. sql.quote_ident(n) .. " values (" .. sql.quote_literal(n) .. ")")
+          local back = sql("select v from " .. sql.quote_ident(n))[1].v
           assert(back == n, "literal round trip failed for " .. n)
-          local same = sql("select " .. quote_literal(n) .. " = $1 as same", {n})[1].same
+          local same = sql("select " .. sql.quote_literal(n) .. " = $1 as same", {n})[1].same
           assert(same == true)
         end
         return #names
@@ -88,7 +88,7 @@ final class SQLTests: XCTestCase {
         let r = try run("""
         local n
         do
-          local c <close> = connect({application_name = "handle-test"})
+          local c <close> = sql.connect({application_name = "handle-test"})
           n = c:query("select count(*) as n from pg_stat_activity where application_name = $1", {"handle-test"})[1].n
         end
         collectgarbage()
@@ -126,10 +126,10 @@ final class SQLTests: XCTestCase {
         let log = "\(dir)/m.log"
         let path = "\(dir)/pw.lua"
         try write("""
-        inputs { password = {type = "string", secret = true} }
-        local r = sql("select current_user as u", {}, {host = "127.0.0.1", user = "app", password = params.password})
-        log.info("connected as " .. r[1].u .. " with " .. params.password)
-        sql("select 1", {}, {host = "127.0.0.1", user = "app", password = "wrong-" .. params.password})
+        polarrun.inputs { password = {type = "string", secret = true} }
+        local r = sql("select current_user as u", {}, {host = "127.0.0.1", user = "app", password = polarrun.params.password})
+        log.info("connected as " .. r[1].u .. " with " .. polarrun.params.password)
+        sql("select 1", {}, {host = "127.0.0.1", user = "app", password = "wrong-" .. polarrun.params.password})
         """, to: path)
         let r = try polarrun(["--log-file", log, path, "password=Pw-for-app-77"], env: pg.env)
         XCTAssertEqual(r.status, 1, r.all)

@@ -8,6 +8,6 @@ log.console("stdout")   -- the Stack reads the log lines on stdout, the error on
 local ok, result = pcall(polarrun.call, "stack", {})
 if not ok then   -- the reason as the runbook gave it (stderr), exit 1 (2: bad input)
   local e = type(result) == "table" and result or {kind = "runtime", message = tostring(result)}
-  raise(e.kind or "runtime", (tostring(e.message or result):gsub("^stack%.lua: ", "")))
+  polarrun.raise(e.kind or "runtime", (tostring(e.message or result):gsub("^stack%.lua: ", "")))
 end
 return result

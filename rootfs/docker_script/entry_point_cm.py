@@ -8,6 +8,6 @@ log.console("stdout")   -- ClusterManager logs stdout and stderr; the exit statu
 local ok, result = pcall(polarrun.call, "stack", {})
 if not ok then
   local e = type(result) == "table" and result or {kind = "runtime", message = tostring(result)}
-  raise(e.kind or "runtime", (tostring(e.message or result):gsub("^stack%.lua: ", "")))
+  polarrun.raise(e.kind or "runtime", (tostring(e.message or result):gsub("^stack%.lua: ", "")))
 end
 return result

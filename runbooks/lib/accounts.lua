@@ -35,8 +35,8 @@ function M.check_not_demoting(p, user, code, connected_as)
   if not needs then return end
   for want in needs:gmatch("%S+") do
     if not attrs:find(" " .. want .. " ", 1, true) then
-      raise("usage", string.format("privilege code %d would take %s away from role %s, which %s; nothing was changed "
-        .. "(pass allow_demote=true if that is really meant)", code, want, quote_ident(user),
+      polarrun.raise("usage", string.format("privilege code %d would take %s away from role %s, which %s; nothing was changed "
+        .. "(pass allow_demote=true if that is really meant)", code, want, sql.quote_ident(user),
         M.stack_accounts[user] and "PolarDB Stack uses to manage the instance" or "this manager connects as"))
     end
   end
@@ -46,17 +46,17 @@ local reserved = {public = true, none = true, current_user = true, session_user 
 
 --- Validates a role name: exit 2 (nothing changed) for a name PostgreSQL would alter or refuse.
 function M.check_name(name)
-  if name == "" then raise("usage", "user name must not be empty") end
-  if #name > 63 then raise("usage", string.format("user name is %d bytes; PostgreSQL allows 63", #name)) end
-  if not utf8.len(name) then raise("usage", "user name is not valid UTF-8") end
-  if name:find("%z") then raise("usage", "user name must not contain NUL") end
-  if name:sub(1, 3):lower() == "pg_" then raise("usage", "user names starting with pg_ are reserved") end
-  if reserved[name:lower()] then raise("usage", "'" .. name .. "' is a reserved role name") end
+  if name == "" then polarrun.raise("usage", "user name must not be empty") end
+  if #name > 63 then polarrun.raise("usage", string.format("user name is %d bytes; PostgreSQL allows 63", #name)) end
+  if not utf8.len(name) then polarrun.raise("usage", "user name is not valid UTF-8") end
+  if name:find("%z") then polarrun.raise("usage", "user name must not contain NUL") end
+  if name:sub(1, 3):lower() == "pg_" then polarrun.raise("usage", "user names starting with pg_ are reserved") end
+  if reserved[name:lower()] then polarrun.raise("usage", "'" .. name .. "' is a reserved role name") end
 end
 
 function M.check_code(code)
   if not M.codes[code] then
-    raise("usage", "unknown privilege code " .. tostring(code) .. " (known: 1, 6, 7, 15)")
+    polarrun.raise("usage", "unknown privilege code " .. tostring(code) .. " (known: 1, 6, 7, 15)")
   end
 end
 
@@ -64,27 +64,27 @@ end
 --- `password` nil leaves the password as it is. Returns {created=bool}.
 function M.apply(p, user, password, code)
   local spec = M.codes[code]
-  local c <close> = connect(instance.conn(p))
+  local c <close> = sql.connect(instance.conn(p))
   -- the statements below hold a password: never in the server log
   c:query("set log_statement = 'none'")
   c:query("set log_min_error_statement = 'panic'")
   c:query("set log_min_duration_statement = -1")
   M.check_not_demoting(p, user, code, c:query("select current_user as u")[1].u)
   local exists = c:query("select 1 from pg_roles where rolname = $1", {user})[1] ~= nil
-  local stmt = (exists and "ALTER ROLE " or "CREATE ROLE ") .. quote_ident(user) .. " " .. spec.attrs
+  local stmt = (exists and "ALTER ROLE " or "CREATE ROLE ") .. sql.quote_ident(user) .. " " .. spec.attrs
     .. (exists and (" " .. spec.reset) or "")
   if password then
-    local lit = secret(quote_literal(password))
+    local lit = polarrun.secret(sql.quote_literal(password))
     stmt = stmt .. " PASSWORD " .. lit
   end
-  log.info((exists and "altering" or "creating") .. " role " .. quote_ident(user) .. " " .. spec.attrs
+  log.info((exists and "altering" or "creating") .. " role " .. sql.quote_ident(user) .. " " .. spec.attrs
     .. (password and " with a password" or ""))
   c:query("begin")
   local ok, err = pcall(function()
     c:query(stmt)
     if spec.settings then
       for _, s in ipairs(M.settings) do
-        c:query("ALTER ROLE " .. quote_ident(user) .. " SET " .. s[1] .. " = " .. quote_literal(s[2]))
+        c:query("ALTER ROLE " .. sql.quote_ident(user) .. " SET " .. s[1] .. " = " .. sql.quote_literal(s[2]))
       end
       log.info("per-role settings: timezone, datestyle, extra_float_digits, lock_timeout, statement_timeout, idle_in_transaction_session_timeout")
     end
@@ -97,7 +97,7 @@ function M.apply(p, user, password, code)
       -- open-source PolarDB for PostgreSQL 15 has no POLAR_SUPERUSER either
       local engine = require("engine")
       local ok_e, eng = pcall(engine.from_server, instance.conn(p))
-      raise("unsupported", "privilege code 6 needs POLAR_SUPERUSER, which this engine ("
+      polarrun.raise("unsupported", "privilege code 6 needs POLAR_SUPERUSER, which this engine ("
         .. (ok_e and engine.name(eng) or "unknown") .. ") does not have; nothing was changed")
     end
     error(err, 0)

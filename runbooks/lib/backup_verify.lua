@@ -18,7 +18,7 @@ function M.supports(algorithm) return sums[algorithm] ~= nil end
 
 --- Checks `target` against its manifest; raises with the first problems found. Returns {files=, bytes=}.
 function M.check(target, p, as_user)
-  local manifest = json_decode(fs.read(target .. "/backup_manifest"))
+  local manifest = json.decode(fs.read(target .. "/backup_manifest"))
   local files, seen, by_algo, bytes = manifest.Files or {}, {}, {}, 0
   local problems = {}
   local function problem(msg) if #problems < 10 then problems[#problems + 1] = msg end end
@@ -40,7 +40,7 @@ function M.check(target, p, as_user)
       bytes = bytes + st.size
       if f["Checksum-Algorithm"] and f["Checksum-Algorithm"] ~= "NONE" then
         local a = f["Checksum-Algorithm"]
-        if not sums[a] then raise("backup", "cannot check " .. a .. " checksums here (use SHA256)") end
+        if not sums[a] then polarrun.raise("backup", "cannot check " .. a .. " checksums here (use SHA256)") end
         by_algo[a] = by_algo[a] or {}
         by_algo[a][#by_algo[a] + 1] = {path = path, sum = f.Checksum:lower(), name = f.Path}
       end
@@ -50,7 +50,7 @@ function M.check(target, p, as_user)
     for i = 1, #list, 500 do                    -- a few hundred paths per command line
       local argv = {sums[algo]}
       for j = i, math.min(i + 499, #list) do argv[#argv + 1] = list[j].path end
-      local r = run(argv, {user = as_user, cwd = "/", readonly = true, quiet = true})
+      local r = proc.run(argv, {user = as_user, cwd = "/", readonly = true, quiet = true})
       local got = {}
       for sum, path in r.stdout:gmatch("(%x+)  ([^\n]+)") do got[path] = sum:lower() end
       for j = i, math.min(i + 499, #list) do
@@ -62,13 +62,13 @@ function M.check(target, p, as_user)
   local ranges = manifest["WAL-Ranges"] or {}
   local wal = fs.is_dir(target .. "/" .. M.SHARED .. "/pg_wal") and (target .. "/" .. M.SHARED .. "/pg_wal") or (target .. "/pg_wal")
   for _, rg in ipairs(ranges) do
-    local r = run({pg_bin("pg_waldump", {bindir = p.bindir}), "--quiet", "--path=" .. wal, "--timeline=" .. rg.Timeline,
+    local r = proc.run({pg_ctl.bin("pg_waldump", {bindir = p.bindir}), "--quiet", "--path=" .. wal, "--timeline=" .. rg.Timeline,
                    "--start=" .. rg["Start-LSN"], "--end=" .. rg["End-LSN"]},
                   {user = as_user, cwd = "/", readonly = true, quiet = true, check = false})
     if r.status ~= 0 then problem("WAL " .. rg["Start-LSN"] .. " .. " .. rg["End-LSN"] .. ": " .. (r.stderr:gsub("%s+$", ""))) end
   end
   if #problems > 0 then
-    raise("backup", "the backup in " .. target .. " does not match its manifest:\n  - " .. table.concat(problems, "\n  - "))
+    polarrun.raise("backup", "the backup in " .. target .. " does not match its manifest:\n  - " .. table.concat(problems, "\n  - "))
   end
   return {files = #files, bytes = bytes}
 end

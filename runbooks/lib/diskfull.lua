@@ -57,9 +57,9 @@ function M.prepare(p)
     fs.write(inc, M.unlocked_content(), {owner = p.db_user, mode = "0600"})
   end
   local conf_path = instance.conf_file(p)
-  local lk <close> = flock(p.pgdata .. "/.postgresql.conf.lock", {timeout = 60})  -- as conf_set does
+  local lk <close> = fs.flock(p.pgdata .. "/.postgresql.conf.lock", {timeout = 60})  -- as conf_set does
   local conf = fs.read(conf_path)
-  if not conf then raise("config", conf_path .. " does not exist") end
+  if not conf then polarrun.raise("config", conf_path .. " does not exist") end
   if not conf:find(M.MARK, 1, true) then
     log.info("adding include_if_exists = '" .. M.INCLUDE .. "' at the end of " .. conf_path)
     if conf ~= "" and conf:sub(-1) ~= "\n" then conf = conf .. "\n" end
@@ -109,7 +109,7 @@ function M.exempt_superusers(p)
      order by 1]], {}, instance.conn(p))
   local done = {}
   for _, r in ipairs(missing) do
-    local ok, err = pcall(sql, "alter role " .. quote_ident(r.rolname) .. " set default_transaction_read_only = off",
+    local ok, err = pcall(sql, "alter role " .. sql.quote_ident(r.rolname) .. " set default_transaction_read_only = off",
       {}, instance.conn(p))
     if ok then
       log.info("superuser " .. r.rolname .. ": per-role default_transaction_read_only = off")
@@ -156,7 +156,7 @@ function M.remove_overrides(p, param)
     local left = 0
     for _, o in ipairs(M.overrides(p, param)) do if not o.auto then left = left + 1 end end
     if left == 0 then return end
-    conf_set(require("instance").conf_file(p), {[param] = null})
+    conf_set(require("instance").conf_file(p), {[param] = sql.null})
   end
 end
 

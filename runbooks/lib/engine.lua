@@ -7,7 +7,7 @@
 -- (polar_force_trans_ro_non_sup is not in it), and a conf file can name settings its engine lacks.
 --
 --   local engine = require("engine")
---   local e = engine.detect(p)       -- p: the common instance inputs (pgdata, port, bindir, db_user)
+--   local e = engine.detect(p)       -- p: the common instance polarrun.inputs (pgdata, port, bindir, db_user)
 --   if e.polardb then ... end
 --   log.info("engine: " .. engine.name(e))
 
@@ -31,7 +31,7 @@ function M.from_server(conn)
            current_setting('polar_enable_shared_storage_mode', true) is not null as polardb,
            current_setting('full_page_writes') = 'on' as full_page_writes
   ]], {}, conn)[1]
-  local function opt(v) return (v ~= null and v ~= "") and v or nil end
+  local function opt(v) return (v ~= sql.null and v ~= "") and v or nil end
   return {source = "server", polardb = r.polardb, version_num = r.version_num,
           server_version = r.server_version, polar_version = opt(r.polar_version),
           force_ro = r.force_ro, shared_storage = r.shared_storage, polar_datadir = opt(r.polar_datadir),
@@ -42,7 +42,7 @@ end
 
 --- One setting as the stopped engine would start with it (`postgres -C`), nil when it has none.
 local function configured(postgres, p, name)
-  local r = run({postgres, "-C", name, "-D", p.pgdata}, {user = as_user(p), cwd = "/", check = false,
+  local r = proc.run({postgres, "-C", name, "-D", p.pgdata}, {user = as_user(p), cwd = "/", check = false,
                  readonly = true, quiet = true, env = {LC_ALL = "C"}})
   if r.status ~= 0 then return nil end
   local v = r.stdout:gsub("%s+$", "")
@@ -53,22 +53,22 @@ end
 --- lists the settings the engine shows (PolarDB's include polar_*); `postgres -C` answers for
 --- the hidden ones (polar_force_trans_ro_non_sup) when the data directory has a postgresql.conf.
 function M.from_binaries(p)
-  local postgres = pg_bin("postgres", {bindir = p.bindir})
-  local r = run({postgres, "--describe-config"}, {user = as_user(p), cwd = "/", readonly = true, quiet = true,
+  local postgres = pg_ctl.bin("postgres", {bindir = p.bindir})
+  local r = proc.run({postgres, "--describe-config"}, {user = as_user(p), cwd = "/", readonly = true, quiet = true,
                  env = {LC_ALL = "C"}})
   local polar = false
   for line in r.stdout:gmatch("[^\n]+") do
     if line:match("^polar_") then polar = true; break end
   end
-  local ver = run({postgres, "--version"}, {user = as_user(p), cwd = "/", readonly = true, quiet = true}).stdout
+  local ver = proc.run({postgres, "--version"}, {user = as_user(p), cwd = "/", readonly = true, quiet = true}).stdout
   local e = {source = "binaries", polardb = polar, force_ro = false,
              server_version = ver:match("(%d+%.%d+)") or (ver:gsub("%s+$", "")),
              disk_expansion = false, polar_vfs_available = false, shared_storage = false}
   local major, minor = e.server_version:match("^(%d+)%.(%d+)")
   e.version_num = major and (tonumber(major) * 10000 + tonumber(minor)) or nil
   if polar then
-    local pg_config = pcall(pg_bin, "pg_config", {bindir = p.bindir}) and pg_bin("pg_config", {bindir = p.bindir})
-    local pv = pg_config and run({pg_config, "--version"}, {check = false, readonly = true, quiet = true, cwd = "/"}).stdout
+    local pg_config = pcall(pg_ctl.bin, "pg_config", {bindir = p.bindir}) and pg_ctl.bin("pg_config", {bindir = p.bindir})
+    local pv = pg_config and proc.run({pg_config, "--version"}, {check = false, readonly = true, quiet = true, cwd = "/"}).stdout
     e.polar_version = pv and pv:match("PolarDB (%d[%d%.]*)")
     local share = M.sharedir(p)
     e.polar_vfs_available = share ~= nil and fs.exists(share .. "/extension/polar_vfs.control")
@@ -88,7 +88,7 @@ function M.detect(p, conn)
   local ok, e = pcall(M.from_server, conn or require("instance").conn(p))
   if ok then return e end
   if require("instance").running(p) then
-    raise("sql", "the instance in " .. p.pgdata .. " runs but does not answer: " .. tostring(e))
+    polarrun.raise("sql", "the instance in " .. p.pgdata .. " runs but does not answer: " .. tostring(e))
   end
   return M.from_binaries(p)
 end
@@ -103,9 +103,9 @@ end
 
 --- The engine's share directory (`pg_config --sharedir`), nil when pg_config is missing.
 function M.sharedir(p)
-  local ok, pg_config = pcall(pg_bin, "pg_config", {bindir = p.bindir})
+  local ok, pg_config = pcall(pg_ctl.bin, "pg_config", {bindir = p.bindir})
   if not ok then return nil end
-  local r = run({pg_config, "--sharedir"}, {check = false, readonly = true, quiet = true, cwd = "/"})
+  local r = proc.run({pg_config, "--sharedir"}, {check = false, readonly = true, quiet = true, cwd = "/"})
   if r.status ~= 0 then return nil end
   return (r.stdout:gsub("%s+$", ""))
 end

@@ -43,7 +43,7 @@ function M.numeric(v, s)
   end
   if not n then return nil, "is not a number" end
   if unit ~= "" then
-    if s.unit == null then return nil, "takes no unit" end
+    if s.unit == sql.null then return nil, "takes no unit" end
     local bnum, bunit = s.unit:match("^(%d*)(%a+)$")
     local base = tonumber(bnum ~= "" and bnum or "1")
     local family = mem[bunit] and mem or time[bunit] and time or nil
@@ -59,7 +59,7 @@ function M.numeric(v, s)
   if s.vartype == "integer" then n = math.floor(n + 0.5) end
   local lo, hi = tonumber(s.min_val), tonumber(s.max_val)
   if lo and n < lo or hi and n > hi then
-    return nil, string.format("is out of range %s .. %s%s", s.min_val, s.max_val, s.unit ~= null and (" " .. s.unit) or "")
+    return nil, string.format("is out of range %s .. %s%s", s.min_val, s.max_val, s.unit ~= sql.null and (" " .. s.unit) or "")
   end
   return n
 end

@@ -1,6 +1,6 @@
 -- imagebuild: builds and pushes the images of a plan. Engines build in parallel (up to
 -- plan.parallel at once); a manager starts as soon as its engine is done, FROM that image.
--- An image whose inputs (Dockerfile, build args, context files, base image) are unchanged
+-- An image whose polarrun.inputs (Dockerfile, build args, context files, base image) are unchanged
 -- since an earlier build is re-tagged instead of built again (reuse=false or no_cache=true
 -- turn that off).
 --
@@ -48,24 +48,24 @@ local function hash_tree(root)
   for i = 1, #files, 200 do
     local argv = {"sha256sum", "--"}
     for k = i, math.min(i + 199, #files) do argv[#argv + 1] = files[k] end
-    local r = run(argv, {readonly = true, quiet = true})
+    local r = proc.run(argv, {readonly = true, quiet = true})
     lines[#lines + 1] = r.stdout
   end
   -- names relative to the root, so the same files elsewhere hash the same
   local text = table.concat(lines):gsub("  " .. root:gsub("%p", "%%%0"), "  .")
-  local h = run({"sha256sum"}, {stdin = text, readonly = true, quiet = true}).stdout:match("%x+")
+  local h = proc.run({"sha256sum"}, {stdin = text, readonly = true, quiet = true}).stdout:match("%x+")
   hash_cache[root] = h
   return h
 end
 
 local function sha_text(text)
-  return run({"sha256sum"}, {stdin = text, readonly = true, quiet = true}).stdout:match("%x+")
+  return proc.run({"sha256sum"}, {stdin = text, readonly = true, quiet = true}).stdout:match("%x+")
 end
 
 -- Copies a file or tree: hard links when possible (same file system), else a copy.
 local function link_or_copy(from, to)
-  local r = run({"cp", "-al", from, to}, {check = false, quiet = true})
-  if r.status ~= 0 then run({"cp", "-a", from, to}, {quiet = true}) end
+  local r = proc.run({"cp", "-al", from, to}, {check = false, quiet = true})
+  if r.status ~= 0 then proc.run({"cp", "-a", from, to}, {quiet = true}) end
 end
 
 -- The build context: src/ (engines), rootfs/ (+ the config template), polarrun, runbooks/.
@@ -107,7 +107,7 @@ end
 local function docker_out(plan, args)
   local argv = {plan.docker}
   for _, a in ipairs(args) do argv[#argv + 1] = a end
-  return run(argv, {readonly = true, quiet = true, check = false})
+  return proc.run(argv, {readonly = true, quiet = true, check = false})
 end
 
 -- Pushes with retries and exponential backoff; other jobs go on while this one waits.
@@ -129,7 +129,7 @@ local function push(plan, it, t0)
     local permanent = why:find("denied") or why:find("unauthorized") or why:find("authentication required")
                       or why:find("invalid reference")
     if permanent or attempt > p.push_retries then
-      raise("push", string.format("push of %s failed after %d attempt%s: %s", it.full, attempt, attempt == 1 and "" or "s", why),
+      polarrun.raise("push", string.format("push of %s failed after %d attempt%s: %s", it.full, attempt, attempt == 1 and "" or "s", why),
             {attempts = attempt})
     end
     log.warn(string.format("[%s] push attempt %d of %d failed (%s); retrying in %gs", it.id, attempt, p.push_retries + 1, why, backoff))
@@ -140,7 +140,7 @@ end
 
 -- Builds (or reuses) one image; what the result files record goes into done[it.id].
 local function build_step(plan, it, done)
-  local out = {image = it.full, type = it.type, t0 = now()}
+  local out = {image = it.full, type = it.type, t0 = polarrun.now()}
   local t0 = out.t0
   done[it.id] = out
   local base_id
@@ -160,9 +160,9 @@ local function build_step(plan, it, done)
   local found = reuse and docker_out(plan, {"images", "--no-trunc", "-q", "--filter", "label=io.polarrun.build-key=" .. key})
   local existing = found and found.status == 0 and found.stdout:match("(sha256:%x+)")
   if existing then
-    run({plan.docker, "tag", existing, it.full}, {quiet = true})
+    proc.run({plan.docker, "tag", existing, it.full}, {quiet = true})
     out.image_id, out.status = existing, "reused"
-    log.info(string.format("[%s %.1fs] inputs unchanged: tagged existing image %s as %s", it.id, now() - t0, existing:sub(1, 19), it.full))
+    log.info(string.format("[%s %.1fs] inputs unchanged: tagged existing image %s as %s", it.id, polarrun.now() - t0, existing:sub(1, 19), it.full))
   else
     local iid = ctx .. ".iid"
     local argv = {plan.docker, "build", "--network", "host", "-f", it.dockerfile, "-t", it.full, "--iidfile", iid}
@@ -175,22 +175,22 @@ local function build_step(plan, it, done)
                                 progress = "building"})
     if not r.ok then
       out.status = "build_failed"
-      raise("docker", string.format("docker build of %s failed (%s):\n%s", it.full,
+      polarrun.raise("docker", string.format("docker build of %s failed (%s):\n%s", it.full,
             r.timed_out and ("timed out after " .. plan.params.build_timeout .. "s") or ("exit status " .. tostring(r.status)),
             last_lines(r.stderr .. "\n" .. r.stdout, 6)))
     end
     out.image_id = (fs.read(iid) or ""):match("sha256:%x+")
     out.status = "built"
-    log.info(string.format("[%s %.1fs] built %s (%s)", it.id, now() - t0, it.full, (out.image_id or "?"):sub(1, 19)))
+    log.info(string.format("[%s %.1fs] built %s (%s)", it.id, polarrun.now() - t0, it.full, (out.image_id or "?"):sub(1, 19)))
   end
-  out.t1 = now()
+  out.t1 = polarrun.now()
   return out
 end
 
 local function push_step(plan, it, done)
   local out = done[it.id]
   local ok, digest = pcall(push, plan, it, out.t0)
-  out.t1 = now()
+  out.t1 = polarrun.now()
   if not ok then
     out.status = "push_failed"
     error(digest, 0)
@@ -257,7 +257,7 @@ function M.run(plan)
     elseif p and not p.ok then
       res.status, res.error = "push_failed", p.error
     end
-    res.elapsed = out.t0 and ((out.t1 or now()) - out.t0) or nil
+    res.elapsed = out.t0 and ((out.t1 or polarrun.now()) - out.t0) or nil
     results[it.id] = res
   end
   return results

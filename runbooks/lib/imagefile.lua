@@ -87,7 +87,7 @@ function M.resolve(base, p)
 end
 
 local function typename(v)
-  if v == null then return "null" end
+  if v == sql.null then return "null" end
   if math.type(v) == "integer" then return "an integer" end
   if type(v) == "number" then return "a number" end
   if type(v) == "boolean" then return "a boolean" end
@@ -100,9 +100,9 @@ end
 function M.load(path, opts)
   opts = opts or {}
   local text = fs.read(path)
-  if not text then raise("usage", "image file " .. path .. " does not exist (give image_file=PATH)") end
-  local ok, doc = pcall(yaml_load, text, path)
-  if not ok then raise("usage", "image file " .. tostring(doc):gsub("^[^:]*%.lua:%d+: ", "") .. M.nothing) end
+  if not text then polarrun.raise("usage", "image file " .. path .. " does not exist (give image_file=PATH)") end
+  local ok, doc = pcall(yaml.load, text, path)
+  if not ok then polarrun.raise("usage", "image file " .. tostring(doc):gsub("^[^:]*%.lua:%d+: ", "") .. M.nothing) end
   return M.validate(doc, path, opts)
 end
 
@@ -114,7 +114,7 @@ function M.validate(doc, path, opts)
   local function warn(fmt, ...) warnings[#warnings + 1] = string.format(fmt, ...) end
 
   if type(doc) ~= "table" or doc[1] ~= nil then
-    raise("usage", path .. ": the top level must be a mapping with an 'images' list, got " .. typename(doc) .. M.nothing)
+    polarrun.raise("usage", path .. ": the top level must be a mapping with an 'images' list, got " .. typename(doc) .. M.nothing)
   end
   for _, k in ipairs(sorted_keys(doc)) do
     if not M.top_keys[k] then
@@ -132,19 +132,19 @@ function M.validate(doc, path, opts)
     result = nil
   end
   for _, k in ipairs({"pfsd_rpm", "polardb_rpm"}) do
-    if doc[k] ~= nil and doc[k] ~= null then
+    if doc[k] ~= nil and doc[k] ~= sql.null then
       warn("top-level key '%s' is accepted but ignored: engines are built from source on Debian, not from CentOS RPMs", k)
     end
   end
 
   local list = doc.images
-  if list == nil or list == null then
-    raise("usage", path .. ": missing top-level key 'images' (a list of images)" .. M.nothing)
+  if list == nil or list == sql.null then
+    polarrun.raise("usage", path .. ": missing top-level key 'images' (a list of images)" .. M.nothing)
   end
   if type(list) ~= "table" or (list[1] == nil and next(list) ~= nil) then
-    raise("usage", path .. ": top-level key 'images' must be a list, got " .. typename(list) .. M.nothing)
+    polarrun.raise("usage", path .. ": top-level key 'images' must be a list, got " .. typename(list) .. M.nothing)
   end
-  if #list == 0 then raise("usage", path .. ": 'images' is empty: nothing to build" .. M.nothing) end
+  if #list == 0 then polarrun.raise("usage", path .. ": 'images' is empty: nothing to build" .. M.nothing) end
 
   local images, by_id = {}, {}
   for i, item in ipairs(list) do
@@ -156,7 +156,7 @@ function M.validate(doc, path, opts)
     do
       local img = {index = i}
       local id = item.id
-      if id == nil or id == null then
+      if id == nil or id == sql.null then
         problem("%s: missing required key 'id'", label)
         id = nil
       elseif type(id) ~= "string" or not id:match("^[%w][%w_.%-]*$") then
@@ -177,7 +177,7 @@ function M.validate(doc, path, opts)
 
       local function str(key, required)
         local v = item[key]
-        if v == nil or v == null then
+        if v == nil or v == sql.null then
           if required then problem("%s: missing required key '%s'", label, key) end
           return nil
         end
@@ -198,7 +198,7 @@ function M.validate(doc, path, opts)
       end
       local function bool(key, default)
         local v = item[key]
-        if v == nil or v == null then return default end
+        if v == nil or v == sql.null then return default end
         if type(v) ~= "boolean" then
           problem("%s: key '%s' must be true or false, got %s", label, key,
                   type(v) == "string" and ("'" .. v .. "'") or typename(v))
@@ -262,7 +262,7 @@ function M.validate(doc, path, opts)
           img.engine_config_template = nil
         end
         local d = item.engine_release_date
-        if d ~= nil and d ~= null then
+        if d ~= nil and d ~= sql.null then
           d = tostring(d)
           if not d:match("^%d%d%d%d%d%d%d%d$") then
             problem("%s: key 'engine_release_date' must be a date such as 20210910, got '%s'", label, d)
@@ -289,7 +289,7 @@ function M.validate(doc, path, opts)
         for k in pairs(M.manager_keys) do allowed[k] = true end
       end
       for _, k in ipairs({"polardb_rpm", "pfsd_rpm"}) do
-        if item[k] ~= nil and item[k] ~= null then
+        if item[k] ~= nil and item[k] ~= sql.null then
           warn("%s: key '%s' is accepted but ignored: engines are built from source, not from CentOS RPMs", label, k)
         end
       end
@@ -337,7 +337,7 @@ function M.validate(doc, path, opts)
   if #problems > 0 then
     local lines = {string.format("%s has %d problem%s (nothing was cloned or built):", path, #problems, #problems == 1 and "" or "s")}
     for _, p in ipairs(problems) do lines[#lines + 1] = "  - " .. p end
-    raise("usage", table.concat(lines, "\n"), {problems = problems, warnings = warnings})
+    polarrun.raise("usage", table.concat(lines, "\n"), {problems = problems, warnings = warnings})
   end
   return {images = images, by_id = by_id, result = result, warnings = warnings, path = path}
 end

@@ -20,7 +20,7 @@ M.dirname = dirname
 
 --- The default cache: $XDG_CACHE_HOME/polarrun, ~/.cache/polarrun, or /var/cache/polarrun.
 function M.default_cache()
-  local xdg, home = env("XDG_CACHE_HOME"), env("HOME")
+  local xdg, home = proc.env("XDG_CACHE_HOME"), proc.env("HOME")
   if xdg and xdg ~= "" then return xdg .. "/polarrun" end
   if home and home ~= "" and home ~= "/" then return home .. "/.cache/polarrun" end
   return "/var/cache/polarrun"
@@ -28,7 +28,7 @@ end
 
 --- The Docker CLI (POLARRUN_DOCKER, /usr/bin/docker, or docker on PATH).
 function M.docker()
-  local d = env("POLARRUN_DOCKER")
+  local d = proc.env("POLARRUN_DOCKER")
   if d and d ~= "" then return d end
   if fs.exists("/usr/bin/docker") then return "/usr/bin/docker" end
   return "docker"
@@ -42,9 +42,9 @@ function M.check_binary(path)
   if not st or st.type ~= "file" then return "polarrun_binary " .. path .. " does not exist" end
   -- the Dockerfiles rely on COPY keeping the mode (a chmod in the image would store it twice)
   if st.mode & 0x49 ~= 0x49 then return "polarrun_binary " .. path .. " is not executable (chmod 0755 it)" end
-  local ok, r = pcall(run, {"readelf", "-d", path}, {readonly = true, quiet = true, check = false})
+  local ok, r = pcall(proc.run, {"readelf", "-d", path}, {readonly = true, quiet = true, check = false})
   if not ok or r.status ~= 0 then
-    ok, r = pcall(run, {"ldd", path}, {readonly = true, quiet = true, check = false})
+    ok, r = pcall(proc.run, {"ldd", path}, {readonly = true, quiet = true, check = false})
   end
   if not ok then
     log.warn("cannot check that " .. path .. " is built with the static Swift runtime (neither readelf nor ldd runs)")
@@ -183,10 +183,10 @@ function M.make(spec, p)
     if not p.runbooks_dir or not fs.is_dir(p.runbooks_dir .. "/lib") then
       problems[#problems + 1] = "runbooks_dir " .. tostring(p.runbooks_dir) .. " is not a runbooks directory (with lib/)"
     end
-    for _, why in ipairs(M.check_rootfs(plan, p.rootfs ~= nil)) do problems[#problems + 1] = why end
+    for _, problem in ipairs(M.check_rootfs(plan, p.rootfs ~= nil)) do problems[#problems + 1] = problem end
   end
   if #problems > 0 then
-    raise("usage", "cannot build (nothing was cloned or built):\n  - " .. table.concat(problems, "\n  - "))
+    polarrun.raise("usage", "cannot build (nothing was cloned or built):\n  - " .. table.concat(problems, "\n  - "))
   end
   plan.repo = imagesource.this_repo(p.runbooks_dir, base)
   return plan
@@ -259,7 +259,7 @@ function M.tag_engines(plan)
     end
     names[it.full] = it.id
   end
-  if #problems > 0 then raise("source", "cannot build (nothing was built):\n  - " .. table.concat(problems, "\n  - ")) end
+  if #problems > 0 then polarrun.raise("source", "cannot build (nothing was built):\n  - " .. table.concat(problems, "\n  - ")) end
 end
 
 local function sorted(t)

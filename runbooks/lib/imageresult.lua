@@ -14,15 +14,15 @@ function M.write(plan, results)
     if ok then lines[#lines + 1] = it.full end
     images[#images + 1] = {
       id = it.id, type = it.type, status = r.status,
-      image = it.full, image_id = r.image_id or null,
-      digest = r.digest or null, pushed = r.pushed or false,
+      image = it.full, image_id = r.image_id or sql.null,
+      digest = r.digest or sql.null, pushed = r.pushed or false,
       push_requested = it.push,
-      base_image = r.base_image or it.labels and it.labels["org.opencontainers.image.base.name"] or null,
+      base_image = r.base_image or it.labels and it.labels["org.opencontainers.image.base.name"] or sql.null,
       engine = it.type == "engine" and {repo = it.repo, branch = it.branch, commit = it.source.commit,
                                         version = it.source.version, release_date = it.source.release_date}
-               or {image_id = it.engine_id, image = r.base_image or null},
-      error = (not ok or r.error) and r.error or null,
-      seconds = r.elapsed and math.floor(r.elapsed * 10 + 0.5) / 10 or null,
+               or {image_id = it.engine_id, image = r.base_image or sql.null},
+      error = (not ok or r.error) and r.error or sql.null,
+      seconds = r.elapsed and math.floor(r.elapsed * 10 + 0.5) / 10 or sql.null,
     }
   end
   for _, img in ipairs(plan.spec.images) do
@@ -35,7 +35,7 @@ function M.write(plan, results)
   }
   fs.mkdir(require("imageplan").dirname(plan.result))
   fs.write(plan.result, #lines > 0 and (table.concat(lines, "\n") .. "\n") or "")
-  fs.write(plan.result_json, json_encode(doc, {pretty = true}) .. "\n")
+  fs.write(plan.result_json, json.encode(doc, {pretty = true}) .. "\n")
   log.info(string.format("wrote %s (%d image%s) and %s", plan.result, #lines, #lines == 1 and "" or "s", plan.result_json))
   return doc
 end

@@ -23,7 +23,7 @@ local function git(args, opts)
   opts.readonly = true
   opts.quiet = true
   if opts.check == nil then opts.check = false end
-  return run(argv, opts)
+  return proc.run(argv, opts)
 end
 
 --- Resolves a local repository path (relative to base_dir) so the mirror can find it.
@@ -39,7 +39,7 @@ end
 --- before anything is built.
 function M.fetch(sources, opts)
   for _, s in ipairs(sources) do
-    local t0 = now()
+    local t0 = polarrun.now()
     local dest = opts.work_dir .. "/src/" .. M.slug(s.url) .. "-" .. s.branch:gsub("[^%w._%-]", "_")
     local mirror = opts.cache_dir .. "/mirrors/" .. M.slug(s.url) .. ".git"
     local had_mirror = fs.exists(mirror .. "/HEAD")
@@ -47,11 +47,11 @@ function M.fetch(sources, opts)
                                            mirror = mirror, timeout = opts.timeout})
     if not ok then
       local msg = tostring(r):gsub("^[^:]*:%d+: ", "")
-      raise("git", string.format("engine source for %s: %s", table.concat(s.images, ", "), msg))
+      polarrun.raise("git", string.format("engine source for %s: %s", table.concat(s.images, ", "), msg))
     end
     s.dir, s.commit, s.mirror = r.dir, r.commit, mirror
     s.how = had_mirror and "fetched into the mirror" or "cloned a new mirror"
-    s.elapsed = now() - t0
+    s.elapsed = polarrun.now() - t0
     log.info(string.format("[source] %s %s at %s: %s, checked out in %.1fs", s.url, s.branch, s.commit:sub(1, 12), s.how, s.elapsed))
   end
   return sources
@@ -62,11 +62,11 @@ end
 function M.describe(s)
   local configure = fs.read(s.dir .. "/configure")
   if not configure then
-    raise("source", string.format("%s %s has no configure script: is it a PolarDB for PostgreSQL source tree?", s.url, s.branch))
+    polarrun.raise("source", string.format("%s %s has no configure script: is it a PolarDB for PostgreSQL source tree?", s.url, s.branch))
   end
   s.version = configure:match("\nPACKAGE_VERSION='([^']+)'")
   if not s.version then
-    raise("source", string.format("%s %s: configure has no PACKAGE_VERSION='...' line", s.url, s.branch))
+    polarrun.raise("source", string.format("%s %s: configure has no PACKAGE_VERSION='...' line", s.url, s.branch))
   end
   local guc = fs.read(s.dir .. "/src/backend/utils/misc/guc.c")
   s.release_date = guc and guc:match("&polar_release_date%s*,%s*\"(%d%d%d%d%d%d%d%d)\"")
@@ -115,7 +115,7 @@ function M.this_repo(...)
 end
 
 function M.user()
-  return (env("USER") or "root") .. "@" .. ((fs.read("/etc/hostname") or "localhost"):gsub("%s+", ""))
+  return (proc.env("USER") or "root") .. "@" .. ((fs.read("/etc/hostname") or "localhost"):gsub("%s+", ""))
 end
 
 return M

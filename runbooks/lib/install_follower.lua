@@ -7,7 +7,7 @@
 --   follower.finish(p, pgdata)           -- before the marker: ins_lock (lock_install_ins), tablespace dir
 -- `shared` is lib/polardb.lua's plan on PolarDB (nil on community PostgreSQL).
 --
--- The inputs (install.lua declares them, stack.lua fills them from the Stack's variables):
+-- The polarrun.inputs (install.lua declares them, stack.lua fills them from the Stack's variables):
 --   p.follower  {kind = "replica"|"standby", host=, port=, user=, slot=}  (nil for an RW)
 --   p.replicator_password  (secret)        p.ssl_cert, p.ssl_key       p.lock_install
 --   p.tablespace_path
@@ -49,17 +49,17 @@ local function owner(p) return polarrun.is_root and p.db_user or nil end
 function M.make(p, work, shared)
   local f = p.follower
   for _, k in ipairs({"kind", "host", "port", "user", "slot"}) do
-    if f[k] == nil or f[k] == "" then raise("usage", "follower." .. k .. " is missing") end
+    if f[k] == nil or f[k] == "" then polarrun.raise("usage", "follower." .. k .. " is missing") end
   end
   repl.secret_password(p.replicator_password)
   fs.mkdir(work, {mode = "0700", owner = owner(p)})
   if shared and f.kind == "replica" then
     log.info("step 1/4: replica: polar-initdb.sh makes the local directory " .. work .. " on the RW's shared storage " .. shared.dir)
-    run({"bash", pg_bin("polar-initdb.sh", {bindir = p.bindir}), work .. "/", shared.dir .. "/", "replica", "localfs"},
+    proc.run({"bash", pg_ctl.bin("polar-initdb.sh", {bindir = p.bindir}), work .. "/", shared.dir .. "/", "replica", "localfs"},
         {user = owner(p), cwd = "/", stream = true})
     return nil
   end
-  local argv = {pg_bin("pg_basebackup", {bindir = p.bindir}), "-D", work, "-h", f.host, "-p", tostring(f.port),
+  local argv = {pg_ctl.bin("pg_basebackup", {bindir = p.bindir}), "-D", work, "-h", f.host, "-p", tostring(f.port),
                 "-U", f.user, "-X", "stream", "-c", "fast", "--no-password"}
   local marker
   if shared then
@@ -69,7 +69,7 @@ function M.make(p, work, shared)
   end
   log.info(string.format("step 1/4: %s: pg_basebackup from %s:%s as %s into %s%s", f.kind, f.host, f.port, f.user, work,
     shared and (" (shared files into " .. shared.dir .. ")") or ""))
-  run(argv, {user = owner(p), env = {PGPASSWORD = p.replicator_password or "", PGCONNECT_TIMEOUT = "10"}, stream = true, timeout = 3600})
+  proc.run(argv, {user = owner(p), env = {PGPASSWORD = p.replicator_password or "", PGCONNECT_TIMEOUT = "10"}, stream = true, timeout = 3600})
   for _, name in ipairs(not_copied) do
     if fs.exists(work .. "/" .. name) or (fs.stat(work .. "/" .. name) ~= nil) then fs.remove(work .. "/" .. name, {recursive = true}) end
   end
@@ -110,7 +110,7 @@ function M.configure(p, work, shared)
     end
   end
   if p.ssl_cert or p.ssl_key then
-    if not (p.ssl_cert and p.ssl_key) then raise("usage", "ssl_cert and ssl_key go together") end
+    if not (p.ssl_cert and p.ssl_key) then polarrun.raise("usage", "ssl_cert and ssl_key go together") end
     M.write_ssl(p, work)
     conf_set(work .. "/postgresql.conf", {ssl = true, ssl_cert_file = "server.crt", ssl_key_file = "server.key"})
   end
@@ -137,11 +137,11 @@ end
 --- PostgreSQL wants it). An absolute path outside the data directory only.
 function M.tablespace_dir(p, path)
   if not path:match("^/") or path:match("/%.%./") or path:match("/%.%.$") then
-    raise("usage", "tablespace_path must be an absolute path, got '" .. path .. "'")
+    polarrun.raise("usage", "tablespace_path must be an absolute path, got '" .. path .. "'")
   end
   local pgdata = p.pgdata:gsub("/+$", "")
   if path == pgdata or path:sub(1, #pgdata + 1) == pgdata .. "/" then
-    raise("usage", "tablespace_path must be outside the data directory " .. pgdata .. ", got '" .. path .. "'")
+    polarrun.raise("usage", "tablespace_path must be outside the data directory " .. pgdata .. ", got '" .. path .. "'")
   end
   if fs.exists(path) then fs.remove(path, {recursive = true}) end
   fs.mkdir(path, {mode = "0700", owner = owner(p)})

@@ -10,10 +10,10 @@ local M = {}
 
 -- Inputs every manager runbook takes; defaults are the pod layout (PolarDB Stack).
 M.common_inputs = {
-  pgdata   = {type = "string",  default = env("PGDATA") or "/data", desc = "data directory"},
-  port     = {type = "integer", default = tonumber(env("PGPORT") or "") or 5432, desc = "PostgreSQL port"},
+  pgdata   = {type = "string",  default = proc.env("PGDATA") or "/data", desc = "data directory"},
+  port     = {type = "integer", default = tonumber(proc.env("PGPORT") or "") or 5432, desc = "PostgreSQL port"},
   bindir   = {type = "string",  desc = "engine bin directory (default: POLARRUN_PG_BIN, /u01/polardb_pg/bin, PATH)"},
-  db_user  = {type = "string",  default = env("POLARRUN_DB_USER") or "postgres", desc = "database OS user"},
+  db_user  = {type = "string",  default = proc.env("POLARRUN_DB_USER") or "postgres", desc = "database OS user"},
   log_dir  = {type = "string",  default = "/log", desc = "log directory of the pod"},
   lock_path = {type = "string", desc = "instance lock file (default: <pgdata>/ins_lock)"},
   connect_timeout = {type = "integer", default = 3, desc = "seconds to wait for a connection"},
@@ -24,7 +24,7 @@ function M.inputs(extra)
   local spec = {}
   for k, v in pairs(M.common_inputs) do spec[k] = v end
   for k, v in pairs(extra or {}) do spec[k] = v end
-  local p = inputs(spec)
+  local p = polarrun.inputs(spec)
   M.check_paths(p)
   p.lock_path = p.lock_path or (p.pgdata .. "/ins_lock")
   return p
@@ -37,11 +37,11 @@ function M.check_paths(p)
   for _, k in ipairs({"pgdata", "bindir", "db_user", "log_dir", "lock_path"}) do
     local v = p[k]
     if v ~= nil and (v == "" or v:match("^%s*$") or v:find("%c")) then
-      raise("usage", string.format("input '%s' must not be empty or contain control characters; nothing was changed", k))
+      polarrun.raise("usage", string.format("input '%s' must not be empty or contain control characters; nothing was changed", k))
     end
   end
   if p.pgdata:sub(1, 1) ~= "/" or p.pgdata:match("^/+$") then
-    raise("usage", "input 'pgdata' must be an absolute path below / (got '" .. p.pgdata .. "'); nothing was changed")
+    polarrun.raise("usage", "input 'pgdata' must be an absolute path below / (got '" .. p.pgdata .. "'); nothing was changed")
   end
 end
 
@@ -63,13 +63,13 @@ end
 --- The lock that keeps two mutating runbooks on one data directory from interleaving.
 --- Use as `local lock <close> = instance.exclusive(p)`.
 function M.exclusive(p, timeout)
-  return flock(p.pgdata .. "/.polarrun.lock", {timeout = timeout or 600})
+  return fs.flock(p.pgdata .. "/.polarrun.lock", {timeout = timeout or 600})
 end
 
 --- Refuses while the instance lock file (lock_expired) exists: the instance must stay down.
 function M.refuse_if_locked(p)
   if fs.exists(p.lock_path) then
-    raise("locked", "the instance is locked by " .. p.lock_path .. " (lock_expired): run unlock_expired")
+    polarrun.raise("locked", "the instance is locked by " .. p.lock_path .. " (lock_expired): run unlock_expired")
   end
 end
 
@@ -106,8 +106,8 @@ end
 function M.reload(p, timeout)
   local before = sql("select extract(epoch from pg_conf_load_time())::float8 as t", {}, M.conn(p))[1].t
   sql("select pg_reload_conf()", {}, M.conn(p))
-  wait_until(function()
-    local c <close> = connect(M.conn(p))
+  polarrun.wait_until(function()
+    local c <close> = sql.connect(M.conn(p))
     return c:query("select extract(epoch from pg_conf_load_time())::float8 as t")[1].t > before
   end, timeout or 10, 0.02)
   log.info("configuration reloaded")

@@ -1,6 +1,6 @@
 -- jobs: run functions as jobs in parallel (bounded), each starting as soon as the jobs it
 -- depends on have finished. A job is a Lua function run in a coroutine; it waits for child
--- processes with jobs.exec (spawn under the hood) and for time with jobs.sleep, so while one
+-- processes with jobs.exec (proc.spawn under the hood) and for time with jobs.sleep, so while one
 -- job waits the others go on. A failed job stops the jobs that depend on it, not the others.
 --
 --   local r = jobs.run({
@@ -12,10 +12,10 @@
 
 local M = {}
 
---- Inside a job: runs argv (see spawn for opts) and returns its result when it finishes.
+--- Inside a job: runs argv (see proc.spawn for opts) and returns its result when it finishes.
 --- Outside a job it simply waits.
 function M.exec(argv, opts)
-  local h = spawn(argv, opts)
+  local h = proc.spawn(argv, opts)
   if coroutine.isyieldable() then
     return coroutine.yield({wait = h})
   end
@@ -25,9 +25,9 @@ end
 --- Inside a job: lets the other jobs run for `seconds`.
 function M.sleep(seconds)
   if coroutine.isyieldable() then
-    coroutine.yield({until_time = now() + seconds})
+    coroutine.yield({until_time = polarrun.now() + seconds})
   else
-    sleep(seconds)
+    polarrun.sleep(seconds)
   end
 end
 
@@ -41,7 +41,7 @@ function M.run(list, opts)
   for _, j in ipairs(list) do pending[#pending + 1] = j end
 
   local function finish(j, res)
-    res.finished = now()
+    res.finished = polarrun.now()
     res.elapsed = res.finished - (res.started or res.finished)
     results[j.id] = res
     if opts.on_done then opts.on_done(j, res) end
@@ -89,7 +89,7 @@ function M.run(list, opts)
         finish(j, {ok = false, skipped = true, error = "not built: " .. blocked .. " failed"})
       elseif not waiting and (j.free or slots_used() < limit) then
         table.remove(pending, i)
-        local r = {job = j, co = coroutine.create(j.fn), started = now()}
+        local r = {job = j, co = coroutine.create(j.fn), started = polarrun.now()}
         if step(r, nil) then running[#running + 1] = r end
       else
         i = i + 1
@@ -99,7 +99,6 @@ function M.run(list, opts)
       if #pending > 0 then
         -- only possible with an unknown dependency: report instead of spinning
         for _, j in ipairs(pending) do finish(j, {ok = false, skipped = true, error = "not built: waits for an unknown job"}) end
-        pending = {}
       end
       break
     end
@@ -110,15 +109,15 @@ function M.run(list, opts)
       if r.wait then handles[#handles + 1] = r.wait; owners[#handles] = r end
       if r.until_time then wake = math.min(wake or math.huge, r.until_time) end
     end
-    local timeout = wake and math.max(0, wake - now()) or nil
+    local timeout = wake and math.max(0, wake - polarrun.now()) or nil
     local woke = {}
     if #handles > 0 then
-      local idx, res = wait_any(handles, timeout)
+      local idx, res = proc.wait_any(handles, timeout)
       if idx then woke[#woke + 1] = {owners[idx], res} end
     elseif timeout then
-      sleep(timeout)
+      polarrun.sleep(timeout)
     end
-    local t = now()
+    local t = polarrun.now()
     for _, r in ipairs(running) do
       if r.until_time and r.until_time <= t then woke[#woke + 1] = {r, nil} end
     end

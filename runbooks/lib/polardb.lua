@@ -33,22 +33,22 @@ M.inputs = {
 }
 
 --- What the shared storage of this install is: {kind=, polar_datadir=, dir= (local) / disk= (PFS), settings=}.
---- Validates the inputs (exit 2) and checks the storage (exit 1), before anything is changed.
+--- Validates the polarrun.inputs (exit 2) and checks the storage (exit 1), before anything is changed.
 function M.plan(p, pgdata)
   local s = {kind = p.storage_type}
   local share = engine.sharedir(p)
   s.sample = p.polardb_conf or (share and share .. "/polardb.conf.sample")
   if not s.sample or not fs.exists(s.sample) then
-    raise("refused", "PolarDB needs its polardb.conf.sample (not found" .. (s.sample and (" at " .. s.sample) or "") ..
+    polarrun.raise("refused", "PolarDB needs its polardb.conf.sample (not found" .. (s.sample and (" at " .. s.sample) or "") ..
       "; the engine image installs it in pg_config --sharedir, or give polardb_conf=)")
   end
   s.settings = {polar_hostid = p.polar_hostid}
   if p.storage_type == "local" then
     local dir = p.shared_dir or (fs.is_dir("/disk1") and "/disk1/polar_data" or (pgdata .. ".shared"))
     dir = dir:gsub("/+$", "")
-    if dir:sub(1, 1) ~= "/" then raise("usage", "shared_dir must be an absolute path, got '" .. dir .. "'") end
+    if dir:sub(1, 1) ~= "/" then polarrun.raise("usage", "shared_dir must be an absolute path, got '" .. dir .. "'") end
     if dir == pgdata or dir:sub(1, #pgdata + 1) == pgdata .. "/" or pgdata:sub(1, #dir + 1) == dir .. "/" then
-      raise("usage", "shared_dir " .. dir .. " must be outside the data directory " .. pgdata .. " (and not contain it)")
+      polarrun.raise("usage", "shared_dir " .. dir .. " must be outside the data directory " .. pgdata .. " (and not contain it)")
     end
     s.dir, s.polar_datadir = dir, "file-dio://" .. dir
     s.settings["polar_vfs.localfs_mode"] = true
@@ -57,12 +57,12 @@ function M.plan(p, pgdata)
     local disk
     if p.storage_type == "fcsan" then
       if not p.san_device or not p.san_device:match("^/dev/[%w_%-/%.]+$") then
-        raise("usage", "storage_type=fcsan needs san_device=/dev/mapper/<volume>")
+        polarrun.raise("usage", "storage_type=fcsan needs san_device=/dev/mapper/<volume>")
       end
       disk = p.san_device:gsub("^/dev/", ""):gsub("/", "_")
     else
       if not p.disk_name or not p.disk_name:match("^[%w_%-%.]+$") then
-        raise("usage", "storage_type=polarstore needs disk_name=<pbd_number>-<data_version>")
+        polarrun.raise("usage", "storage_type=polarstore needs disk_name=<pbd_number>-<data_version>")
       end
       disk = p.disk_name
     end
@@ -80,7 +80,7 @@ end
 function M.check_storage(s, interrupted)
   if s.kind ~= "local" then
     if not fs.exists(M.PFS) then
-      raise("refused", "storage_type=" .. s.kind .. " needs PolarDB's PFS tools (" .. M.PFS .. ") and a running pfsdaemon, " ..
+      polarrun.raise("refused", "storage_type=" .. s.kind .. " needs PolarDB's PFS tools (" .. M.PFS .. ") and a running pfsdaemon, " ..
         "which this machine does not have; nothing was changed (use storage_type=local for shared storage on a local directory)")
     end
     return
@@ -91,10 +91,10 @@ function M.check_storage(s, interrupted)
       log.warn("removing the shared data an interrupted install left in " .. s.dir)
       for _, name in ipairs(fs.list(s.dir)) do fs.remove(s.dir .. "/" .. name, {recursive = true}) end
     else
-      raise("refused", "the shared data directory " .. s.dir .. " is not empty: refusing to install over it")
+      polarrun.raise("refused", "the shared data directory " .. s.dir .. " is not empty: refusing to install over it")
     end
   elseif fs.exists(s.dir) and not fs.is_dir(s.dir) then
-    raise("refused", "shared_dir " .. s.dir .. " exists and is not a directory")
+    polarrun.raise("refused", "shared_dir " .. s.dir .. " exists and is not a directory")
   end
 end
 
@@ -115,14 +115,14 @@ end
 function M.check_replica_storage(s, p)
   if s.kind ~= "local" then return M.check_storage(s) end
   if not fs.exists(s.dir .. "/global/pg_control") or fs.exists(s.dir .. ".polarrun-installing") then
-    raise("refused", "an RO shares its RW's storage, but " .. s.dir .. " holds no installed PolarDB instance " ..
+    polarrun.raise("refused", "an RO shares its RW's storage, but " .. s.dir .. " holds no installed PolarDB instance " ..
       "(global/pg_control); the RO pod must mount the RW's /disk1 (or give shared_dir=); nothing was changed")
   end
   if polarrun.is_root then
-    local uid = tonumber((run({"id", "-u", p.db_user}, {quiet = true, readonly = true}).stdout:match("%d+")))
+    local uid = tonumber((proc.run({"id", "-u", p.db_user}, {quiet = true, readonly = true}).stdout:match("%d+")))
     local st = fs.stat(s.dir)
     if st and uid and st.uid ~= uid then
-      raise("refused", string.format("the RW's shared storage %s belongs to uid %d, this pod's %s is uid %d: " ..
+      polarrun.raise("refused", string.format("the RW's shared storage %s belongs to uid %d, this pod's %s is uid %d: " ..
         "an RO on a local shared directory must run as the RW's uid (logic_ins_id mod 10000 equal); nothing was changed",
         s.dir, st.uid, p.db_user, uid))
     end
@@ -135,23 +135,23 @@ function M.begin_shared(s, p, as_user)
   local marker = s.dir .. ".polarrun-installing"
   fs.write(marker, "install by polarrun run " .. polarrun.run_id .. "\n")
   if not fs.is_dir(s.dir) then fs.mkdir(s.dir, {mode = "0700", owner = as_user}) end
-  run({"chown", p.db_user, s.dir}, {quiet = true})
+  proc.run({"chown", p.db_user, s.dir}, {quiet = true})
   return marker
 end
 
 --- Moves the shared files (base, global, pg_wal, pg_xact, ...) of the new data directory `work`
 --- into the shared storage with the engine's polar-initdb.sh, as the database OS user.
 function M.init_shared(s, work, p, as_user)
-  local script = pg_bin("polar-initdb.sh", {bindir = p.bindir})
+  local script = pg_ctl.bin("polar-initdb.sh", {bindir = p.bindir})
   if s.kind == "local" then
     local marker = M.begin_shared(s, p, as_user)
     log.info("PolarDB: polar-initdb.sh moves the shared files into " .. s.dir .. " (file-dio)")
-    run({"bash", script, work .. "/", s.dir .. "/", "primary", "localfs"}, {user = as_user, cwd = "/", stream = true})
+    proc.run({"bash", script, work .. "/", s.dir .. "/", "primary", "localfs"}, {user = as_user, cwd = "/", stream = true})
     return marker
   end
-  run({M.PFS, "-C", "disk", "mkdir", s.polar_datadir}, {stream = true})
+  proc.run({M.PFS, "-C", "disk", "mkdir", s.polar_datadir}, {stream = true})
   log.info("PolarDB: polar-initdb.sh moves the shared files into PFS " .. s.polar_datadir)
-  run({"bash", script, work .. "/", s.polar_datadir .. "/", "primary", "disk"}, {cwd = "/", stream = true})
+  proc.run({"bash", script, work .. "/", s.polar_datadir .. "/", "primary", "disk"}, {cwd = "/", stream = true})
 end
 
 --- The last step, after the marker: the shared storage is no longer "being installed".

@@ -15,7 +15,7 @@ local M = {}
 
 local KEEP = {[".polarrun.lock"] = true, ["pg_log"] = true, ["polarrun_installed"] = true, ["ins_lock"] = true}
 
-local function replace_contents(dir, new, as_user)
+local function replace_contents(dir, new)
   for _, name in ipairs(fs.list(dir)) do
     if not KEEP[name] then fs.remove(dir .. "/" .. name, {recursive = true}) end
   end
@@ -28,9 +28,9 @@ local function replace_contents(dir, new, as_user)
   if #names > 0 then
     local argv = {"mv", "-t", dir}
     for _, n in ipairs(names) do argv[#argv + 1] = n end
-    run(argv, {quiet = true})
+    proc.run(argv, {quiet = true})
   end
-  if last then run({"mv", "-t", dir, last}, {quiet = true}) end
+  if last then proc.run({"mv", "-t", dir, last}, {quiet = true}) end
   fs.remove(new, {recursive = true})
 end
 
@@ -42,7 +42,7 @@ function M.run(p, src, env, as_user)
   if eng.polardb and eng.shared_storage then
     shared = engine.local_polar_datadir(eng)
     if not shared then
-      raise("refused", "polar_datadir " .. tostring(eng.polar_datadir) .. " is on PFS: a rebuild needs polar_basebackup " ..
+      polarrun.raise("refused", "polar_datadir " .. tostring(eng.polar_datadir) .. " is on PFS: a rebuild needs polar_basebackup " ..
         "onto the shared disk, which this runbook does not do; nothing was changed")
     end
   end
@@ -51,14 +51,14 @@ function M.run(p, src, env, as_user)
     if d and fs.exists(d) then fs.remove(d, {recursive = true}) end
     if d then fs.mkdir(d, {mode = "0700", owner = as_user}) end
   end
-  local argv = {pg_bin("pg_basebackup", {bindir = p.bindir}), "-D", new, "-h", src.host, "-p", src.port, "-U", src.user,
+  local argv = {pg_ctl.bin("pg_basebackup", {bindir = p.bindir}), "-D", new, "-h", src.host, "-p", src.port, "-U", src.user,
                 "-w", "-X", "stream", "-c", "fast", "--no-manifest", "-v"}
   if new_shared then argv[#argv + 1] = "--polardata=" .. new_shared end
   log.info("pg_basebackup of " .. src.host .. ":" .. src.port .. " into " .. new .. (new_shared and (" and " .. new_shared) or ""))
-  run(argv, {user = as_user, env = env, cwd = "/", stream = true})
+  proc.run(argv, {user = as_user, env = env, cwd = "/", stream = true})
   log.info("replacing the data of " .. pgdata .. (shared and (" and " .. shared) or "") .. " with the base backup")
-  if shared then replace_contents(shared, new_shared, as_user) end
-  replace_contents(pgdata, new, as_user)
+  if shared then replace_contents(shared, new_shared) end
+  replace_contents(pgdata, new)
 end
 
 return M

@@ -17,21 +17,21 @@ M.trim = trim
 --- A name PostgreSQL would reject is a usage error too, raised before any change.
 function M.slot_name(kind, custins_id, unique)
   if kind ~= "replica" and kind ~= "standby" then
-    raise("usage", "kind must be replica or standby, got '" .. tostring(kind) .. "'")
+    polarrun.raise("usage", "kind must be replica or standby, got '" .. tostring(kind) .. "'")
   end
   for what, v in pairs {custins_id = custins_id, slot_unique_name = unique} do
-    if v == nil or v == "" then raise("usage", "missing required input '" .. what .. "'") end
+    if v == nil or v == "" then polarrun.raise("usage", "missing required input '" .. what .. "'") end
   end
   if not custins_id:match("^[a-z0-9]+$") then
-    raise("usage", string.format("input 'custins_id' may only contain lowercase letters and digits " ..
+    polarrun.raise("usage", string.format("input 'custins_id' may only contain lowercase letters and digits " ..
       "(one segment of a PolarDB Stack pod name), got %q", custins_id))
   end
   if not unique:match("^[a-z0-9%-]+$") then
-    raise("usage", string.format("input 'slot_unique_name' may only contain lowercase letters, digits and '-' " ..
+    polarrun.raise("usage", string.format("input 'slot_unique_name' may only contain lowercase letters, digits and '-' " ..
       "(one segment of a PolarDB Stack pod name), got %q", unique))
   end
   local name = kind .. "_" .. custins_id .. "_" .. unique:gsub("-", "_")
-  if #name > 63 then raise("usage", "slot name " .. name .. " is longer than 63 bytes") end
+  if #name > 63 then polarrun.raise("usage", "slot name " .. name .. " is longer than 63 bytes") end
   return name
 end
 
@@ -48,7 +48,7 @@ local function split_names(list)
     if list:sub(i, i) == '"' then
       local j, buf = i + 1, {}
       while true do
-        if j > n then raise("usage", "synchronous_standby_names: unterminated quoted name in '" .. list .. "'") end
+        if j > n then polarrun.raise("usage", "synchronous_standby_names: unterminated quoted name in '" .. list .. "'") end
         local c = list:sub(j, j)
         if c == '"' then
           if list:sub(j + 1, j + 1) == '"' then buf[#buf + 1] = '"'; j = j + 2 else break end
@@ -83,7 +83,7 @@ function M.parse_sync(value)
   if num then
     return {method = method or "FIRST", num = tonumber(num), names = split_names(inner)}
   end
-  if method then raise("usage", "synchronous_standby_names: cannot parse '" .. value .. "'") end
+  if method then polarrun.raise("usage", "synchronous_standby_names: cannot parse '" .. value .. "'") end
   return {method = "FIRST", num = 1, names = split_names(s)}
 end
 
@@ -133,10 +133,10 @@ function M.update_sync_names(conn, conf_file, edit)
   local over = sql([[select sourcefile, sourceline from pg_file_settings
                      where name = 'synchronous_standby_names' and applied and sourcefile <> $1]], {file}, conn)
   if #over > 0 then
-    raise("refused", string.format("synchronous_standby_names is set in %s line %d, which overrides %s; " ..
+    polarrun.raise("refused", string.format("synchronous_standby_names is set in %s line %d, which overrides %s; " ..
       "remove it there first (ALTER SYSTEM RESET synchronous_standby_names)", over[1].sourcefile, over[1].sourceline, file))
   end
-  local current = conf_get(file, "synchronous_standby_names") or ""
+  local current = conf.get(file, "synchronous_standby_names") or ""
   local new, changed = edit(current)
   if changed then
     log.info(string.format("synchronous_standby_names: '%s' -> '%s' in %s", current, new, file))
@@ -148,7 +148,7 @@ function M.update_sync_names(conn, conf_file, edit)
   if live ~= new then
     log.info("reloading the configuration")
     sql("select pg_reload_conf()", {}, conn)
-    wait_until(function()
+    polarrun.wait_until(function()
       return sql("select current_setting('synchronous_standby_names') as v", {}, conn)[1].v == new
     end, 15, 0.1)
   end
@@ -173,10 +173,10 @@ end
 --- conninfo string, and that escaped again for postgresql.conf (so the masked log shows none of them).
 function M.secret_password(pw)
   if not pw or pw == "" then return end
-  secret(pw)
+  polarrun.secret(pw)
   local ci = pw:gsub("\\", "\\\\"):gsub("'", "\\'")
-  secret(ci)
-  secret((ci:gsub("\\", "\\\\"):gsub("'", "''")))
+  polarrun.secret(ci)
+  polarrun.secret((ci:gsub("\\", "\\\\"):gsub("'", "''")))
 end
 
 --- Whether a directory holds a PostgreSQL data directory on this machine.
@@ -186,7 +186,7 @@ end
 
 --- pg_controldata of a local data directory as a table {["Database cluster state"]=..., ...}.
 function M.controldata(pgdata, p)
-  local r = run({pg_bin("pg_controldata", {bindir = p.bindir}), "-D", pgdata},
+  local r = proc.run({pg_ctl.bin("pg_controldata", {bindir = p.bindir}), "-D", pgdata},
                 {user = polarrun.is_root and p.db_user or nil, readonly = true, quiet = true, env = {LC_ALL = "C"}})
   local t = {}
   for line in r.stdout:gmatch("[^\n]+") do
@@ -207,7 +207,7 @@ end
 function M.configured_port(pgdata)
   for _, f in ipairs {pgdata .. "/postgresql.auto.conf", pgdata .. "/postgresql.conf"} do
     if fs.exists(f) then
-      local v = conf_get(f, "port")
+      local v = conf.get(f, "port")
       if v then return tonumber(v) end
     end
   end
@@ -223,14 +223,14 @@ function M.fork_point(conn, tli, p)
   local ci = M.conninfo {host = conn.host, port = conn.port, user = conn.user, dbname = "postgres", replication = "true"}
   local env = {PGCONNECT_TIMEOUT = tostring(conn.connect_timeout or 10)}
   if conn.password then env.PGPASSWORD = conn.password end
-  local r = run({pg_bin("psql", {bindir = p.bindir}), "-X", "-A", "-t", "-d", ci, "-c", "TIMELINE_HISTORY " .. cur},
+  local r = proc.run({pg_ctl.bin("psql", {bindir = p.bindir}), "-X", "-A", "-t", "-d", ci, "-c", "TIMELINE_HISTORY " .. cur},
                 {user = polarrun.is_root and p.db_user or nil, env = env, cwd = "/", readonly = true, quiet = true})
   local history = r.stdout:gsub("^[^|]*|", "")        -- "00000002.history|<content>"
   for line in history:gmatch("[^\n]+") do
     local t, lsn = line:match("^%s*(%d+)%s+([0-9A-Fa-f]+/[0-9A-Fa-f]+)")
     if t and tonumber(t) == tli then return lsn end
   end
-  raise("refused", string.format("timeline %d is not in the history of the new primary (timeline %d)", tli, cur))
+  polarrun.raise("refused", string.format("timeline %d is not in the history of the new primary (timeline %d)", tli, cur))
 end
 
 --- Where the WAL of a local instance ends, and on which timeline: running as a primary, its insert

@@ -11,7 +11,7 @@ end
 function M.answer(status, msg, extra)
   local t = {status = status, msg = msg}
   for k, x in pairs(extra or {}) do t[k] = x end
-  print(json_encode(t))
+  print(json.encode(t))
 end
 
 return M

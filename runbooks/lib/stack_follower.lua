@@ -6,7 +6,7 @@ local repl = require("replication")
 local M = {}
 
 local function first(map, what)
-  if type(map) ~= "table" or next(map) == nil then raise("usage", "cluster_custins_info: " .. what .. " is missing") end
+  if type(map) ~= "table" or next(map) == nil then polarrun.raise("usage", "cluster_custins_info: " .. what .. " is missing") end
   local keys = {}
   for k in pairs(map) do keys[#keys + 1] = k end
   table.sort(keys)
@@ -17,7 +17,7 @@ end
 --- cluster's RW) or a standby follows.
 local function primary_of(v, service_type, id)
   local cci = v.json.cluster_custins_info
-  if type(cci) ~= "table" then raise("usage", "cluster_custins_info is missing") end
+  if type(cci) ~= "table" then polarrun.raise("usage", "cluster_custins_info is missing") end
   if service_type == "polardb_mpd_ro" and not (type(cci.polardb_mpd_ro) == "table" and cci.polardb_mpd_ro[id]) then
     for _, cluster in pairs(type(cci.polardb_mpd_standby) == "table" and cci.polardb_mpd_standby or {}) do
       if type(cluster) == "table" and type(cluster.polardb_mpd_ro) == "table" and cluster.polardb_mpd_ro[id] then
@@ -37,14 +37,14 @@ function M.follower(v)
   local primary = primary_of(v, st, id)
   local host = first(primary.hostins, "the primary's hostins")
   if type(host) ~= "table" or not host.ins_ip or not host.port then
-    raise("usage", "cluster_custins_info: the primary's hostins has no ins_ip / port")
+    polarrun.raise("usage", "cluster_custins_info: the primary's hostins has no ins_ip / port")
   end
   local account
   for _, a in pairs(type(primary.accounts) == "table" and primary.accounts or {}) do
     if type(a) == "table" and tonumber(a.priviledge_type) == 15 then account = a end
   end
   if not account or not account.account then
-    raise("usage", "cluster_custins_info: the primary has no replicator account (priviledge_type 15)")
+    polarrun.raise("usage", "cluster_custins_info: the primary has no replicator account (priviledge_type 15)")
   end
   repl.secret_password(account.password)
   return {kind = kind, host = tostring(host.ins_ip), port = math.tointeger(tonumber(host.port)), user = account.account,
@@ -55,14 +55,14 @@ end
 function M.install_args(v)
   local args = {mycnf_dict = v.json.mycnf_dict, ssl_cert = v.get("ssl_cert"), ssl_key = v.get("ssl_key"),
                 lock_install = v.get("lock_install_ins") == "True"}
-  if args.ssl_key then secret(args.ssl_key) end
+  if args.ssl_key then polarrun.secret(args.ssl_key) end
   args.follower, args.replicator_password = M.follower(v)
   local ts = v.json.create_tablespace_env
   if type(ts) == "table" and next(ts) == nil then
     log.warn("create_tablespace_env is {}: no tablespace directory made")
   elseif ts ~= nil then
     if type(ts) ~= "table" or type(ts.tablespace_path) ~= "string" then
-      raise("usage", "create_tablespace_env must be {\"tablespace_name\": ..., \"tablespace_path\": ...}")
+      polarrun.raise("usage", "create_tablespace_env must be {\"tablespace_name\": ..., \"tablespace_path\": ...}")
     end
     args.tablespace_path = ts.tablespace_path
   end

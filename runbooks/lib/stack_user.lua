@@ -2,14 +2,14 @@
 -- (logic_ins_id mod 10000) + 10000 in both containers (engine and manager), so files on
 -- the shared volumes have one owner. Used by supervise (engine) and stack (manager).
 --
---   require("stack_user").ensure("postgres", env("logic_ins_id"), {"/data"})
+--   require("stack_user").ensure("postgres", proc.env("logic_ins_id"), {"/data"})
 
 local M = {}
 
 function M.uid_for(logic_ins_id)
   local n = tonumber(logic_ins_id)
   if not n or n ~= math.floor(n) or n < 0 then
-    raise("usage", "logic_ins_id must be a non-negative integer, got '" .. tostring(logic_ins_id) .. "'")
+    polarrun.raise("usage", "logic_ins_id must be a non-negative integer, got '" .. tostring(logic_ins_id) .. "'")
   end
   return math.tointeger(n % 10000 + 10000)
 end
@@ -42,22 +42,22 @@ function M.ensure(user, logic_ins_id, dirs)
   local cur_uid, cur_gid = passwd_entry(user)
   local gid = group_gid(user)
   if gid == nil then
-    run({"groupadd", "-g", tostring(uid), user})
+    proc.run({"groupadd", "-g", tostring(uid), user})
   elseif gid ~= uid then
-    run({"groupmod", "-g", tostring(uid), user})
+    proc.run({"groupmod", "-g", tostring(uid), user})
   end
   if cur_uid == nil then
-    run({"useradd", "-u", tostring(uid), "-g", tostring(uid), "-m", "-s", "/bin/bash", user})
+    proc.run({"useradd", "-u", tostring(uid), "-g", tostring(uid), "-m", "-s", "/bin/bash", user})
     log.info(string.format("created the OS user %s with uid %d", user, uid))
   elseif cur_uid ~= uid or cur_gid ~= uid then
-    run({"usermod", "-u", tostring(uid), "-g", tostring(uid), user})
+    proc.run({"usermod", "-u", tostring(uid), "-g", tostring(uid), user})
     log.info(string.format("OS user %s: uid %d -> %d (logic_ins_id %s)", user, cur_uid, uid, logic_ins_id))
   end
   for _, dir in ipairs(dirs or {}) do
     local st = fs.stat(dir)
     if st and st.type == "directory" and st.uid ~= uid then
       log.info(string.format("%s is owned by uid %d: giving it to %s (%d)", dir, st.uid, user, uid))
-      run({"chown", "-R", string.format("%d:%d", uid, uid), dir})
+      proc.run({"chown", "-R", string.format("%d:%d", uid, uid), dir})
     end
   end
   return uid

@@ -9,14 +9,18 @@ public struct HostCall {
     public let name: String
     /// The arguments, 1-based in Lua, 0-based here.
     public let args: [LuaValue]
+    /// 1 when the Lua stack holds a callable table before the arguments.
+    private let stackOffset: Int32
 
-    init(state: LuaState, name: String) throws {
+    init(state: LuaState, name: String, dropsSelf: Bool = false) throws {
         self.state = state
         self.name = name
         let n = lua_gettop(state.L)
+        let first: Int32 = dropsSelf ? 2 : 1
+        self.stackOffset = first - 1
         var args: [LuaValue] = []
         args.reserveCapacity(Int(n))
-        if n > 0 { for i in 1...n { args.append(try state.value(at: i)) } }
+        if n >= first { for i in first...n { args.append(try state.value(at: i)) } }
         self.args = args
     }
 
@@ -59,7 +63,7 @@ public struct HostCall {
 
     /// The host object at `i` (e.g. `self` of a method call).
     public func object<T: HostObject>(_ i: Int, as type: T.Type) throws -> T {
-        guard let box = sl_object_box(state.L, Int32(i), T.metatableName) else {
+        guard let box = sl_object_box(state.L, Int32(i) + stackOffset, T.metatableName) else {
             throw HostError.usage("\(name): argument #\(i) must be an open \(T.typeLabel)")
         }
         return Unmanaged<ObjectBox>.fromOpaque(box).takeUnretainedValue().object as! T

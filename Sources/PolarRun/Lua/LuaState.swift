@@ -71,27 +71,87 @@ public final class LuaState {
 
     /// Sets global `name` to a host function.
     public func setGlobal(_ name: String, _ fn: @escaping HostFunction) {
+        pushGlobals()
+        lua_pushstring(L, name)
         pushFunction(name: name, fn)
-        lua_setglobal(L, name)
+        lua_rawset(L, -3)
+        sl_pop(L, 1)
+    }
+
+    // Raw access only: once `_G` is frozen its metamethods raise, and Swift must never call
+    // anything that may raise.
+    private func pushGlobals() {
+        lua_rawgeti(L, sl_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+    }
+
+    /// Pushes global table `name`, creating it when absent.
+    private func pushGlobalTable(_ name: String) {
+        pushGlobals()
+        lua_pushstring(L, name)
+        if lua_rawget(L, -2) != LUA_TTABLE {
+            sl_pop(L, 1)
+            sl_newtable(L)
+            lua_pushstring(L, name)
+            lua_pushvalue(L, -2)
+            lua_rawset(L, -4)
+        }
+        lua_rotate(L, -2, -1)
+        sl_pop(L, 1)
     }
 
     /// Sets global `name` to a value.
     public func setGlobal(_ name: String, value: LuaValue) {
+        pushGlobals()
+        lua_pushstring(L, name)
         push(value)
-        lua_setglobal(L, name)
+        lua_rawset(L, -3)
+        sl_pop(L, 1)
     }
 
     /// Sets `table.name` to a host function, creating global `table` if needed.
     public func setField(_ table: String, _ name: String, _ fn: @escaping HostFunction) {
-        if lua_getglobal(L, table) != LUA_TTABLE {
-            sl_pop(L, 1)
-            sl_newtable(L)
-            lua_pushvalue(L, -1)
-            lua_setglobal(L, table)
-        }
+        pushGlobalTable(table)
         lua_pushstring(L, name)
         pushFunction(name: "\(table).\(name)", fn)
         lua_rawset(L, -3)
+        sl_pop(L, 1)
+    }
+
+    /// Makes global table `table` callable: `table(...)` runs `fn` with the table itself
+    /// dropped from the arguments, so `sql(query)` and `sql.connect()` share one name.
+    public func setCallable(_ table: String, _ fn: @escaping HostFunction) {
+        pushGlobalTable(table)
+        sl_newtable(L)
+        lua_pushstring(L, "__call")
+        pushFunction(name: table, dropsSelf: true, fn)
+        lua_rawset(L, -3)
+        lua_setmetatable(L, -2)
+        sl_pop(L, 1)
+    }
+
+    /// Sets `table.name` (global `table`, created if needed) to a value.
+    public func setField(_ table: String, _ name: String, value: LuaValue) {
+        pushGlobalTable(table)
+        lua_pushstring(L, name)
+        push(value)
+        lua_rawset(L, -3)
+        sl_pop(L, 1)
+    }
+
+    /// Reads `table.name` of global table `table` (nil when either is missing).
+    public func field(_ table: String, _ name: String) throws -> LuaValue {
+        guard case .table(let t) = try global(table) else { return .nil }
+        return t[name]
+    }
+
+    /// The registry key of the metatable `freezeGlobals` puts on `_G` (the prelude sets it).
+    static let globalsGuardKey = "polarrun.globals"
+
+    /// From now on reading or writing an undeclared global raises (the prelude's guard).
+    public func freezeGlobals() {
+        pushGlobals()
+        lua_pushstring(L, LuaState.globalsGuardKey)
+        if lua_rawget(L, sl_registryindex()) == LUA_TTABLE { lua_setmetatable(L, -2) } else { sl_pop(L, 1) }
         sl_pop(L, 1)
     }
 
@@ -104,8 +164,8 @@ public final class LuaState {
         return try value(at: -1)
     }
 
-    func pushFunction(name: String, _ fn: @escaping HostFunction) {
-        let box = FunctionBox(name: name, state: self, body: fn)
+    func pushFunction(name: String, dropsSelf: Bool = false, _ fn: @escaping HostFunction) {
+        let box = FunctionBox(name: name, state: self, body: fn, dropsSelf: dropsSelf)
         sl_push_function(L, functionDispatch, Unmanaged.passRetained(box).toOpaque(), functionRelease)
     }
 
@@ -251,11 +311,14 @@ final class FunctionBox {
     let name: String
     unowned let state: LuaState
     let body: HostFunction
+    /// A `__call` metamethod: argument 1 is the callable table, not the caller's.
+    let dropsSelf: Bool
 
-    init(name: String, state: LuaState, body: @escaping HostFunction) {
+    init(name: String, state: LuaState, body: @escaping HostFunction, dropsSelf: Bool = false) {
         self.name = name
         self.state = state
         self.body = body
+        self.dropsSelf = dropsSelf
     }
 }
 
@@ -274,7 +337,7 @@ private let functionDispatch: sl_swift_fn = { L, box in
     state.L = L
     defer { state.L = caller }
     do {
-        let call = try HostCall(state: state, name: fn.name)
+        let call = try HostCall(state: state, name: fn.name, dropsSelf: fn.dropsSelf)
         let results = try fn.body(call)
         lua_settop(L, 0)
         guard lua_checkstack(L, Int32(results.count) + 8) != 0 else {

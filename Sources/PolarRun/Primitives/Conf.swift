@@ -42,9 +42,9 @@ extension Runtime {
             }
             return [.list(changed)]
         }
-        lua.setGlobal("conf_get") { call in
+        lua.setField("conf", "get") { call in
             let path = try call.string(1, "file")
-            guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf_get: \(path) does not exist") }
+            guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf.get: \(path) does not exist") }
             let conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))
             if call[2].isNil {
                 var t = LuaTable()

@@ -6,9 +6,27 @@ import LuaShim
 /// log.*, print, params, inputs, secret, env, sleep and the `polarrun` info table.
 extension Runtime {
     func installCore() {
+        // the run itself: first, so the fields below land in it
+        lua.setGlobal("polarrun", value: .record([
+            "version": .string(Host.version),
+            "run_id": .string(runID),
+            "dry_run": .bool(options.dryRun),
+            "executable": .string(Host.executablePath),
+            "runbooks_dir": .optional(SearchPath.bundledDirectory(environment: options.environment, executable: nil)),
+            "is_root": .bool(getuid() == 0),
+            // --json: stdout carries only the result document, so print nothing else there
+            "json": .bool(options.json),
+        ]))
         lua.setGlobal("_polarrun_set_error_mt") { call in
             let L = call.state.L
             lua_pushstring(L, "polarrun.error")
+            lua_pushvalue(L, 1)
+            lua_rawset(L, sl_registryindex())
+            return []
+        }
+        lua.setGlobal("_polarrun_set_globals_guard") { call in
+            let L = call.state.L
+            lua_pushstring(L, LuaState.globalsGuardKey)
             lua_pushvalue(L, 1)
             lua_rawset(L, sl_registryindex())
             return []
@@ -64,12 +82,12 @@ extension Runtime {
             self.sink.consoleIsStdout = stream == "stdout"
             return []
         }
-        lua.setGlobal("secret") { [unowned self] call in
+        lua.setField("polarrun", "secret") { [unowned self] call in
             let s = try call.string(1, "value")
             self.secrets.add(s)
             return [.string(s)]
         }
-        lua.setGlobal("env") { [unowned self] call in
+        lua.setField("proc", "env") { [unowned self] call in
             let name = try call.string(1, "name")
             // Foundation turns invalid UTF-8 into U+FFFD, so distinct values (role names the
             // Stack sends) would collide: such a variable is refused, not repaired
@@ -78,9 +96,9 @@ extension Runtime {
             }
             return [.optional(self.options.environment[name])]
         }
-        lua.setGlobal("sleep") { [unowned self] call in
+        lua.setField("polarrun", "sleep") { [unowned self] call in
             let secs = try call.number(1, "seconds")
-            guard secs >= 0 else { throw HostError.usage("sleep: seconds must be >= 0") }
+            guard secs >= 0 else { throw HostError.usage("polarrun.sleep: seconds must be >= 0") }
             let end = sl_monotonic() + secs
             // sleep in short steps so a deadline or a termination signal is noticed at once
             while sl_monotonic() < end {
@@ -97,24 +115,14 @@ extension Runtime {
             }
             return []
         }
-        lua.setGlobal("trap_termination") { _ in
+        lua.setField("proc", "trap_termination") { _ in
             sl_set_signal_trapped(1)
             return []
         }
-        lua.setGlobal("terminating") { _ in [.bool(sl_signal_received() != 0)] }
-        lua.setGlobal("now") { _ in [.number(Date().timeIntervalSince1970)] }
+        lua.setField("proc", "terminating") { _ in [.bool(sl_signal_received() != 0)] }
+        lua.setField("polarrun", "now") { _ in [.number(Date().timeIntervalSince1970)] }
 
         installParams()
-        lua.setGlobal("polarrun", value: .record([
-            "version": .string(Host.version),
-            "run_id": .string(runID),
-            "dry_run": .bool(options.dryRun),
-            "executable": .string(Host.executablePath),
-            "runbooks_dir": .optional(SearchPath.bundledDirectory(environment: options.environment, executable: nil)),
-            "is_root": .bool(getuid() == 0),
-            // --json: stdout carries only the result document, so print nothing else there
-            "json": .bool(options.json),
-        ]))
         lua.setField("polarrun", "runbook_dir") { [unowned self] _ in
             [.optional(self.runbook.map { ($0.path as NSString).deletingLastPathComponent })]
         }
@@ -134,10 +142,10 @@ extension Runtime {
                 if Secrets.isSecretKey(k) { secrets.add(v) }
             }
         }
-        lua.setGlobal("params", value: .table(raw))
-        lua.setGlobal("inputs") { [unowned self] call in
+        lua.setField("polarrun", "params", value: .table(raw))
+        lua.setField("polarrun", "inputs") { [unowned self] call in
             let spec = try call.table(1, "input declarations")
-            let current = try self.lua.global("params")
+            let current = try self.lua.field("polarrun", "params")
             let given = current.tableValue ?? LuaTable()
             let declared = try InputSpec.parse(spec)
             if self.options.describeOnly {
@@ -147,7 +155,7 @@ extension Runtime {
             let converted = try InputSpec.validate(given, against: declared, secrets: self.secrets)
             // password-like keys inside JSON inputs (refresh_params' params) are secrets too
             self.secrets.collect(from: .table(converted))
-            self.lua.setGlobal("params", value: .table(converted))
+            self.lua.setField("polarrun", "params", value: .table(converted))
             return [.table(converted)]
         }
     }

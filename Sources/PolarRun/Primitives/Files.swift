@@ -160,7 +160,7 @@ extension Runtime {
             self.log(.info, "created lock file \(path)")
             return [.bool(true)]
         }
-        lua.setGlobal("unlock_file") { [unowned self] call in
+        lua.setField("fs", "unlock_file") { [unowned self] call in
             let path = try call.string(1, "path")
             guard FileManager.default.fileExists(atPath: path) else { return [.bool(false)] }
             if self.mutating("remove lock file \(path)") { return [.bool(true)] }
@@ -169,7 +169,7 @@ extension Runtime {
             self.log(.info, "removed lock file \(path)")
             return [.bool(true)]
         }
-        lua.setGlobal("flock") { [unowned self] call in
+        lua.setField("fs", "flock") { [unowned self] call in
             let path = try call.string(1, "lock path")
             let o = Options(try call.optTable(2, "options"), context: "flock")
             try o.allow(["timeout", "shared"])

@@ -33,7 +33,7 @@ enum JSONValue: Codable {
         case .bool(let b): self = .bool(b)
         case .int(let i): self = .int(i)
         case .number(let d):
-            guard d.isFinite else { throw HostError.usage("json_encode: \(d) has no JSON form") }
+            guard d.isFinite else { throw HostError.usage("json.encode: \(d) has no JSON form") }
             self = .double(d)
         case .string(let s): self = .string(s)
         case .table(let t):
@@ -46,7 +46,7 @@ enum JSONValue: Codable {
                 self = .object(o)
             }
         case .function, .userdata, .object, .pushable: throw   // .pushable only goes host → Lua
-            HostError.usage("json_encode: a \(v.typeName) has no JSON form")
+            HostError.usage("json.encode: a \(v.typeName) has no JSON form")
         }
     }
 

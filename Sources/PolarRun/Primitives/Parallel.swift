@@ -18,7 +18,7 @@ import Logging
 /// A handle that is closed or collected while its child runs kills the child.
 extension Runtime {
     func installParallel() {
-        lua.setGlobal("spawn") { [unowned self] call in
+        lua.setField("proc", "spawn") { [unowned self] call in
             let argv = try argvList(call, "spawn")
             let o = Options(try call.optTable(2, "options"), context: "spawn")
             try o.allow(["cwd", "env", "timeout", "prefix", "since", "readonly", "quiet", "capture", "log_output", "progress"])
@@ -43,10 +43,10 @@ extension Runtime {
             if let state = child.progress, let label = prefix { self.sink.board?.begin(label, state: state) }
             return [.object(child)]
         }
-        lua.setGlobal("wait_any") { [unowned self] call in
-            guard call[1].tableValue != nil else { throw HostError.usage("wait_any: argument #1 must be a list of process handles") }
+        lua.setField("proc", "wait_any") { [unowned self] call in
+            guard call[1].tableValue != nil else { throw HostError.usage("proc.wait_any: argument #1 must be a list of process handles") }
             let handles = try ChildProcess.handles(in: call, index: 1)
-            guard !handles.isEmpty else { throw HostError.usage("wait_any: the list of process handles is empty") }
+            guard !handles.isEmpty else { throw HostError.usage("proc.wait_any: the list of process handles is empty") }
             let timeout = call[2].isNil ? nil : try call.number(2, "timeout (seconds)")
             guard let i = try self.waitAny(handles, timeout: timeout) else { return [.nil] }
             return [.int(Int64(i + 1)), .table(handles[i].result())]
@@ -281,7 +281,7 @@ final class ChildProcess: HostObject {
             defer { sl_pop(L, 1) }
             if t == LUA_TNIL { break }
             guard let box = sl_object_box(L, -1, metatableName) else {
-                throw HostError.usage("wait_any: item \(i) of the list is not an open process handle (from spawn)")
+                throw HostError.usage("proc.wait_any: item \(i) of the list is not an open process handle (from proc.spawn)")
             }
             out.append(Unmanaged<ObjectBox>.fromOpaque(box).takeUnretainedValue().object as! ChildProcess)
             i += 1

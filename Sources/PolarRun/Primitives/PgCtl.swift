@@ -5,13 +5,13 @@ extension Runtime {
     static let pgCtlActions: Set<String> = ["start", "stop", "restart", "reload", "promote", "status"]
 
     func installPgCtl() {
-        lua.setGlobal("pg_bin") { [unowned self] call in
+        lua.setField("pg_ctl", "bin") { [unowned self] call in
             let name = try call.string(1, "program")
             let o = Options(try call.optTable(2, "options"), context: "pg_bin")
             try o.allow(["bindir"])
             return [.string(try self.pgBinary(name, bindir: try o.string("bindir")))]
         }
-        lua.setGlobal("pg_ctl") { [unowned self] call in
+        lua.setCallable("pg_ctl") { [unowned self] call in
             let action = try call.string(1, "action")
             guard Runtime.pgCtlActions.contains(action) else {
                 throw HostError.usage("pg_ctl: unknown action '\(action)' (one of: \(Runtime.pgCtlActions.sorted().joined(separator: ", ")))")
@@ -32,7 +32,7 @@ extension Runtime {
     /// Finds an engine program: `bindir`, `POLARRUN_PG_BIN`, `/u01/polardb_pg/bin`, PATH, then
     /// the newest `/usr/lib/postgresql/*/bin`.
     func pgBinary(_ name: String, bindir: String?) throws -> String {
-        guard !name.contains("/") else { throw HostError.usage("pg_bin: give a program name, not a path") }
+        guard !name.contains("/") else { throw HostError.usage("pg_ctl.bin: give a program name, not a path") }
         var dirs: [String] = []
         if let b = bindir { dirs.append(b) }
         if let b = options.environment["POLARRUN_PG_BIN"], !b.isEmpty { dirs.append(b) }

@@ -4,7 +4,7 @@ import LuaShim
 /// run(argv, opts): a subprocess from an argv list.
 extension Runtime {
     func installProcess() {
-        lua.setGlobal("run") { [unowned self] call in
+        lua.setField("proc", "run") { [unowned self] call in
             let argv = try argvList(call, "run")
             let o = Options(try call.optTable(2, "options"), context: "run")
             try o.allow(["cwd", "env", "stdin", "timeout", "user", "check", "stream", "readonly", "clear_env", "quiet", "forward_signals"])
@@ -27,7 +27,7 @@ extension Runtime {
             }
             for (from, to) in try o.stringMap("forward_signals") ?? [:] {
                 guard let f = signalNumber(from), let t = signalNumber(to) else {
-                    throw HostError.usage("run: forward_signals maps signal names such as TERM = \"INT\", got \(from) = \(to)")
+                    throw HostError.usage("proc.run: forward_signals maps signal names such as TERM = \"INT\", got \(from) = \(to)")
                 }
                 spec.forwardSignals[f] = t
             }

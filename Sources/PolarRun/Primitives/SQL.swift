@@ -7,7 +7,7 @@ extension Runtime {
                                               "application_name", "sslmode", "options"]
 
     func installSQL() {
-        lua.setGlobal("sql") { [unowned self] call in
+        lua.setCallable("sql") { [unowned self] call in
             let query = try call.string(1, "query")
             let params = try sqlParams(call[2])
             let o = Options(try call.optTable(3, "options"), context: "sql")
@@ -15,13 +15,13 @@ extension Runtime {
             let conn = try self.connection(o)
             return [try self.execute(conn, query, params, timeout: try o.double("timeout"))]
         }
-        lua.setGlobal("connect") { [unowned self] call in
+        lua.setField("sql", "connect") { [unowned self] call in
             let o = Options(try call.optTable(1, "options"), context: "connect")
             try o.allow(Runtime.connectionKeys)
             return [.object(try self.openConnection(o))]
         }
-        lua.setGlobal("quote_ident") { call in [.string(quoteIdent(try call.string(1, "identifier")))] }
-        lua.setGlobal("quote_literal") { call in [.string(quoteLiteral(try call.string(1, "literal")))] }
+        lua.setField("sql", "quote_ident") { call in [.string(quoteIdent(try call.string(1, "identifier")))] }
+        lua.setField("sql", "quote_literal") { call in [.string(quoteLiteral(try call.string(1, "literal")))] }
     }
 
     /// The connection parameters: options, then PG* environment, then the pod defaults

@@ -18,21 +18,21 @@ public struct InputSpec {
     public static func parse(_ spec: LuaTable) throws -> [InputSpec] {
         var out: [InputSpec] = []
         for (key, value) in spec.fields {
-            guard case .string(let name) = key else { throw HostError.usage("inputs: input names must be strings, got \(key)") }
+            guard case .string(let name) = key else { throw HostError.usage("polarrun.inputs: input names must be strings, got \(key)") }
             guard case .table(let t) = value else {
-                throw HostError.usage("inputs: '\(name)' must be declared as a table such as {type=\"string\"}")
+                throw HostError.usage("polarrun.inputs: '\(name)' must be declared as a table such as {type=\"string\"}")
             }
-            let o = Options(t, context: "inputs: '\(name)'")
+            let o = Options(t, context: "polarrun.inputs: '\(name)'")
             try o.allow(keys)
             let typeName = try o.string("type") ?? "string"
             guard let kind = Kind(rawValue: typeName) else {
-                throw HostError.usage("inputs: '\(name)' has unknown type '\(typeName)' (one of: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw HostError.usage("polarrun.inputs: '\(name)' has unknown type '\(typeName)' (one of: \(Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             out.append(InputSpec(name: name, kind: kind, required: try o.bool("required") ?? false,
                                  defaultValue: t["default"], secret: try o.bool("secret") ?? Secrets.isSecretKey(name),
                                  choices: try o.strings("enum"), description: try o.string("desc") ?? ""))
         }
-        if !spec.array.isEmpty { throw HostError.usage("inputs: declare inputs as name = {type=...}, not as a list") }
+        if !spec.array.isEmpty { throw HostError.usage("polarrun.inputs: declare inputs as name = {type=...}, not as a list") }
         return out.sorted { $0.name < $1.name }
     }
 

@@ -18,13 +18,17 @@ error_mt.__index = function(e, k)
 end
 host.set_error_mt(error_mt)
 
---- raise(kind, message [, fields]): raise an error table like the primitives do.
-function raise(kind, message, fields)
+--- polarrun.raise(kind, message [, fields]): raise an error table like the primitives do.
+function polarrun.raise(kind, message, fields)
   local e = {}
   for k, v in pairs(fields or {}) do e[k] = v end
   e.kind, e.message = kind, message
   error(setmetatable(e, error_mt), 2)
 end
+
+-- SQL NULL and JSON null are one sentinel value
+sql.null, json.null = null, null
+null = nil
 
 -- Text chunks only: bytecode is never loaded.
 local raw_load = load
@@ -49,8 +53,8 @@ function require(name)
   return r
 end
 
---- wait_until(fn, timeout_s [, interval_s]): calls fn until it returns a true value; returns it.
-function wait_until(fn, timeout, interval)
+--- polarrun.wait_until(fn, timeout_s [, interval_s]): calls fn until it returns a true value; returns it.
+function polarrun.wait_until(fn, timeout, interval)
   timeout = timeout or 30
   interval = interval or 0.2
   local deadline = host.monotonic() + timeout
@@ -58,9 +62,33 @@ function wait_until(fn, timeout, interval)
     local v = fn()
     if v then return v end
     if host.monotonic() >= deadline then
-      raise("wait", string.format("wait_until: condition not met within %gs", timeout))
+      polarrun.raise("wait", string.format("polarrun.wait_until: condition not met within %gs", timeout))
     end
-    sleep(interval)
+    polarrun.sleep(interval)
   end
 end
+
+-- `_G` is frozen when the runbook starts (the host sets this metatable): a typo or a name
+-- from before the namespaces is an error naming it, not a silent nil.
+local moved = {
+  connect = "sql.connect", quote_ident = "sql.quote_ident", quote_literal = "sql.quote_literal",
+  null = "sql.null (or json.null)", conf_get = "conf.get", pg_bin = "pg_ctl.bin",
+  unlock_file = "fs.unlock_file", flock = "fs.flock", run = "proc.run", spawn = "proc.spawn",
+  wait_any = "proc.wait_any", trap_termination = "proc.trap_termination",
+  terminating = "proc.terminating", env = "proc.env", json_encode = "json.encode",
+  json_decode = "json.decode", yaml_load = "yaml.load", inputs = "polarrun.inputs",
+  params = "polarrun.params", secret = "polarrun.secret", sleep = "polarrun.sleep",
+  now = "polarrun.now", wait_until = "polarrun.wait_until", raise = "polarrun.raise",
+  io = "fs.* (files) and proc.run (processes)", dofile = "require", loadfile = "require",
+}
+local frozen = {}
+frozen.__index = function(_, name)
+  local hint = moved[name]
+  error(string.format("unknown global '%s'%s", tostring(name),
+    hint and (": use " .. hint) or " (declare it with local, or see docs/primitives.md)"), 2)
+end
+frozen.__newindex = function(_, name)
+  error(string.format("assignment to undeclared global '%s': declare it with local", tostring(name)), 2)
+end
+host.set_globals_guard(frozen)
 """#

@@ -151,6 +151,7 @@ public final class Runtime {
             let message = secrets.mask("\(error)")
             return RunOutcome(exitCode: 2, failure: LuaFailure(kind: "usage", message: message, traceback: ""))
         }
+        lua.freezeGlobals()
         sink.emit(level: .debug, where: runbook.name, message: "start \(runbook.path)")
         if let t = options.timeout {
             lua.setDeadline(seconds: t)

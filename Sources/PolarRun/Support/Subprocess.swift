@@ -88,7 +88,7 @@ public enum Subprocess {
 
     /// Starts a child without waiting for it (`run` and `spawn` both start here).
     static func start(_ spec: ProcessSpec) throws -> Started {
-        guard let first = spec.argv.first, !first.isEmpty else { throw HostError.usage("run: argv must not be empty") }
+        guard let first = spec.argv.first, !first.isEmpty else { throw HostError.usage("proc.run: argv must not be empty") }
         var env = spec.environment ?? ChildEnvironment.inherited(ProcessInfo.processInfo.environment)
         var uid: Int = -1, gid: Int = -1
         if let user = spec.user {

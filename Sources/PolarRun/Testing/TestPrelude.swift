@@ -23,7 +23,7 @@ function assert(v, msg, ...)
   return v, msg, ...
 end
 
---- with_env({NAME = "value" | false}, fn): env() sees these (false: unset) while fn runs.
+--- with_env({NAME = "value" | false}, fn): proc.env() sees these (false: unset) while fn runs.
 function with_env(vars, fn)
   local old = swap_env(vars)
   local ok, err = pcall(fn)

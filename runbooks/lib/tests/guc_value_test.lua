@@ -28,7 +28,7 @@ test("bad numbers, units and ranges are explained", function()
   assert(why:find("valid units for this parameter: B, GB, MB, TB, kB"), why)
   _, why = g.numeric("1kB", work_mem)
   assert(why:find("out of range 64 .. 2147483647 kB"), why)
-  _, why = g.numeric("5MB", {unit = null, vartype = "integer"})
+  _, why = g.numeric("5MB", {unit = sql.null, vartype = "integer"})
   assert(why == "takes no unit", why)
 end)
 

@@ -1,4 +1,4 @@
--- Unit tests for lib/stack_vars.lua: Stack variables are read with env(); with_env sets them per case.
+-- Unit tests for lib/stack_vars.lua: Stack variables are read with proc.env(); with_env sets them per case.
 local sv = require("stack_vars")
 
 test("JSON variables are decoded and get() returns plain ones", function()
@@ -25,5 +25,5 @@ end)
 
 test("with_env restores the previous value", function()
   with_env({srv_opr_user_name = "x"}, function() end)
-  assert(env("srv_opr_user_name") == nil)
+  assert(proc.env("srv_opr_user_name") == nil)
 end)
