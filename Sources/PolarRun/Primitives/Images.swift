@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// docker_build{...} and push(image): the Docker CLI against DOCKER_HOST.
 extension Runtime {
@@ -8,10 +13,10 @@ extension Runtime {
             try o.allow(["tag", "dockerfile", "context", "build_args", "labels", "network", "prefix", "timeout", "pull", "no_cache"])
             guard let tag = try o.string("tag"), !tag.isEmpty else { throw HostError.usage("docker_build: option 'tag' is required") }
             guard let context = try o.string("context") else { throw HostError.usage("docker_build: option 'context' is required") }
-            let dockerfile = try o.string("dockerfile") ?? (context as NSString).appendingPathComponent("Dockerfile")
+            let dockerfile = try o.string("dockerfile") ?? context.appendingPathComponent("Dockerfile")
             guard FileManager.default.fileExists(atPath: dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
             guard FileManager.default.fileExists(atPath: context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
-            let iid = NSTemporaryDirectory() + "polarrun-iid-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            let iid = temporaryDirectory() + "polarrun-iid-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             defer { unlink(iid) }
             var args = [try self.dockerCLI(), "build", "--network", try o.string("network") ?? "host",
                         "-f", dockerfile, "-t", tag, "--iidfile", iid]
