@@ -3,9 +3,8 @@ import Foundation
 /// docker_build{...} and push(image): the Docker CLI against DOCKER_HOST.
 extension Runtime {
     func installImages() {
-        lua.setGlobal("docker_build") { [unowned self] call in
+        lua.define(API.Images.build) { [unowned self] call in
             let o = Options(try call.table(1, "build options"), context: "docker_build")
-            try o.allow(["tag", "dockerfile", "context", "build_args", "labels", "network", "prefix", "timeout", "pull", "no_cache"])
             guard let tag = try o.string("tag"), !tag.isEmpty else { throw HostError.usage("docker_build: option 'tag' is required") }
             guard let context = try o.string("context") else { throw HostError.usage("docker_build: option 'context' is required") }
             let dockerfile = try o.string("dockerfile") ?? (context as NSString).appendingPathComponent("Dockerfile")
@@ -41,10 +40,9 @@ extension Runtime {
             self.log(.info, "[\(prefix)] built \(tag) (\(id.prefix(19))) in \(String(format: "%.1f", sl_now() - started))s")
             return [.record(["image": .string(tag), "id": .string(id.trimmingCharacters(in: .whitespacesAndNewlines))])]
         }
-        lua.setGlobal("push") { [unowned self] call in
+        lua.define(API.Images.push) { [unowned self] call in
             let image = try call.string(1, "image")
             let o = Options(try call.optTable(2, "options"), context: "push")
-            try o.allow(["retries", "backoff", "timeout", "prefix"])
             let retries = try o.int("retries") ?? 4
             var backoff = try o.double("backoff") ?? 1
             let prefix = try o.string("prefix") ?? image
