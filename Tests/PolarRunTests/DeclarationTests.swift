@@ -113,4 +113,96 @@ final class DeclarationTests: XCTestCase, ScratchRunbooks {
             for a in d.args { for o in a.options ?? [] { XCTAssertFalse(o.doc.isEmpty, "\(d.name): option \(o.name)") } }
         }
     }
+
+    // MARK: generated files
+
+    /// docs/primitives.md, .luacheckrc and runbooks/.types/polarrun.lua are what the binary generates.
+    func testTheGeneratedFilesAreUpToDate() throws {
+        let fix = "stale: run `\(GeneratedFiles.refreshCommand)` at the repository root and commit the result"
+        for file in ["docs/primitives.md", ".luacheckrc"] {
+            let text = try String(contentsOfFile: Repo.root + "/" + file, encoding: .utf8)
+            XCTAssertEqual(try GeneratedFiles.refresh(text, file: file), text, "\(file) is \(fix)")
+        }
+        let stubs = try String(contentsOfFile: Repo.root + "/runbooks/.types/" + API.stubsFileName, encoding: .utf8)
+        XCTAssertEqual(stubs, API.stubs(), "runbooks/.types/polarrun.lua is \(fix)")
+    }
+
+    /// The stubs are Lua that compiles and, run, defines every declared function and value.
+    func testTheStubsLoadInLuaAndDefineEveryPrimitive() throws {
+        for tool in ["/usr/bin/luac5.4", "/usr/bin/lua5.4"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            throw XCTSkip("\(tool) is not installed (apt-get install lua5.4)")
+        }
+        let path = dir + "/" + API.stubsFileName
+        try write(API.stubs(), to: path)
+        let compiled = try command(["/usr/bin/luac5.4", "-p", path])
+        XCTAssertEqual(compiled.status, 0, compiled.all)
+        // callable namespaces are tables in the stubs (the ---@overload makes them callable)
+        let names = API.all.map { d in d.callable ? "\"\(d.name)\", \"table\"" : "\"\(d.name)\", \"function\"" }
+        let check = """
+            dofile(arg[1])
+            local function get(name)
+              local v = _G
+              for part in name:gmatch("[^.]+") do v = v[part] end
+              return v
+            end
+            local missing = {}
+            local function want(name, kind)
+              if type(get(name)) ~= kind then missing[#missing + 1] = name end
+            end
+            \(names.map { "want(\($0))" }.joined(separator: "\n"))
+            assert(#missing == 0, "not in the stubs: " .. table.concat(missing, ", "))
+            """
+        try write(check, to: dir + "/check.lua")
+        let r = try command(["/usr/bin/lua5.4", dir + "/check.lua", path])
+        XCTAssertEqual(r.status, 0, r.all)
+        let text = API.stubs()
+        XCTAssertTrue(text.hasPrefix("---@meta"))
+        XCTAssertTrue(text.contains("---@class polarrun.proc.run.opts\n"), "options are classes")
+        XCTAssertTrue(text.contains("---@field cwd? string the working directory\n"))
+        XCTAssertTrue(text.contains("---@overload fun(query: string, params?: any[], opts?: polarrun.sql.opts)"), "sql is callable")
+        XCTAssertTrue(text.contains("---@param argv string[] "))
+        XCTAssertTrue(text.contains("function proc.run(argv, opts) end\n"))
+        XCTAssertTrue(text.contains("---@field params table<string, any> "), "namespace values are fields")
+    }
+
+    func testStubsAndDocsWriteWhatIsGeneratedAndRunNothing() throws {
+        try write("# mine\n\nprose\n<!-- generated:primitives begin -->\nold\n<!-- generated:primitives end -->\ntail\n", to: dir + "/p.md")
+        let r = try polarrun(["--stubs", dir + "/types", "--docs", dir + "/p.md"])
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/types/polarrun.lua", encoding: .utf8), API.stubs())
+        let md = try String(contentsOfFile: dir + "/p.md", encoding: .utf8)
+        XCTAssertTrue(md.hasPrefix("# mine\n\nprose\n<!-- generated:primitives begin -->\n## Reference\n"), md)
+        XCTAssertTrue(md.hasSuffix("<!-- generated:primitives end -->\ntail\n"), md)
+        XCTAssertFalse(md.contains("\nold\n"))
+        XCTAssertTrue(md.contains("#### `proc.run(argv, opts?)`"))
+        let again = try polarrun(["--docs", dir + "/p.md"])
+        XCTAssertTrue(again.stdout.contains("p.md: up to date"), again.all)
+    }
+
+    /// Bad use of --stubs / --docs: exit 2, a message naming the problem, nothing written.
+    func testBadUseOfStubsOrDocsIsExit2AndWritesNothing() throws {
+        let good = "x\n<!-- generated:primitives begin -->\n<!-- generated:primitives end -->\n"
+        try write(good, to: dir + "/good.md")
+        try write("no markers here\n", to: dir + "/plain.md")
+        try write("<!-- generated:primitives begin -->\nnever ends\n", to: dir + "/open.md")
+        try write("a file", to: dir + "/afile")
+        let cases: [([String], String)] = [
+            (["--docs", dir + "/good.md", "--docs", dir + "/plain.md"], "--docs \(dir)/plain.md: no generated block in it"),
+            (["--docs", dir + "/good.md", "--docs", dir + "/open.md"], "line 1 begins a generated block ('<!-- generated:primitives begin -->') that has no '<!-- generated:primitives end -->' line"),
+            (["--docs", dir + "/good.md", "--docs", dir + "/missing.md"], "--docs \(dir)/missing.md: no such file"),
+            (["--docs", dir + "/good.md", "--stubs", dir + "/afile"], "--stubs \(dir)/afile: not a directory"),
+            (["--docs", dir + "/good.md", "--stubs", dir + "/no/such/dir"], "neither it nor its parent directory exists"),
+            (["--docs", dir + "/good.md", "build.lua"], "--stubs and --docs write generated files and run nothing"),
+        ]
+        for (args, message) in cases {
+            let r = try polarrun(args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.all)")
+            XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
+            XCTAssertEqual(try String(contentsOfFile: dir + "/good.md", encoding: .utf8), good, "\(args) wrote good.md")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/no"))
+        XCTAssertEqual(try String(contentsOfFile: dir + "/afile", encoding: .utf8), "a file")
+        let help = try polarrun(["--help"])
+        XCTAssertTrue(help.stdout.contains("--stubs <DIR>") && help.stdout.contains("--docs <FILE>"), help.stdout)
+    }
 }

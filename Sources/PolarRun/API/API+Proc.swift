@@ -2,7 +2,7 @@ extension API {
     /// The `proc` namespace: child processes, the environment and termination signals.
     public enum Proc {
         static let argv = Declaration.Arg("argv", .table, "the program and its arguments: a list, never a shell string",
-                                          annotation: "string[]")
+                                          annotation: "string[]", hint: "an argv list such as {\"ls\", \"-l\"}, never a shell string")
         static let common: [Declaration.Option] = [
             .init("cwd", .string, "the working directory"),
             .init("env", .table, "variables added to the environment", annotation: "table<string, string>"),

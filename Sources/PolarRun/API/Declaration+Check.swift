@@ -13,7 +13,8 @@ extension Declaration {
             let v = call[i + 1]
             if v.isNil && a.optional { continue }
             guard a.type.accepts(v) else {
-                throw HostError.usage("\(name): argument \(i + 1) (\(a.name)) must be \(a.type.withArticle), got \(v.typeName)")
+                throw HostError.usage("\(name): argument \(i + 1) (\(a.name)) must be \(a.type.withArticle), got \(v.typeName)"
+                    + (a.hint.map { ": \($0)" } ?? ""))
             }
             if let known = a.options, case .table(let t) = v { try checkOptions(t, known) }
         }

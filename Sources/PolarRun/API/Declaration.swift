@@ -79,9 +79,12 @@ extension Declaration {
         public let annotation: String?
         /// When this argument is an options table: its keys (anything else is refused).
         public let options: [Option]?
+        /// Said after a type error, when the type alone does not tell what is wanted.
+        public let hint: String?
 
         public init(_ name: String, _ type: LuaType, _ doc: String, optional: Bool = false, annotation: String? = nil,
-                    options: [Option]? = nil) {
+                    options: [Option]? = nil, hint: String? = nil) {
+            self.hint = hint
             self.name = name
             self.type = type
             self.optional = optional
@@ -98,7 +101,7 @@ extension Declaration {
 
         /// The usual trailing `opts` table.
         public static func opts(_ options: [Option], required: Bool = false) -> Arg {
-            Arg("opts", .table, "options (below)", optional: !required, options: options)
+            Arg("opts", .table, "options", optional: !required, options: options)
         }
     }
 
