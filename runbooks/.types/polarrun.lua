@@ -554,6 +554,10 @@ function git_clone(url, opts) end
 ---@field timeout? number seconds (default 7200)
 ---@field pull? boolean pull newer base images
 ---@field no_cache? boolean do not use the build cache
+---@field wait? boolean false: return a process handle at once (for `proc.wait_any`, `:wait()`); its result never raises for the image's own failure (`ok = false`, `error`)
+---@field since? number a start time (`polarrun.now()`) shown as elapsed seconds in each logged line
+---@field progress? string a state such as "building": a live row on a terminal
+---@field quiet? boolean leave out the built/pushed line
 
 ---Options of `push`.
 ---@class polarrun.push.opts
@@ -561,6 +565,10 @@ function git_clone(url, opts) end
 ---@field backoff? number seconds before the first retry, doubled each time (default 1)
 ---@field timeout? number seconds per attempt (default 3600)
 ---@field prefix? string shown before each output line (default the image)
+---@field wait? boolean false: return a process handle at once (for `proc.wait_any`, `:wait()`); its result never raises for the image's own failure (`ok = false`, `error`)
+---@field since? number a start time (`polarrun.now()`) shown as elapsed seconds in each logged line
+---@field progress? string a state such as "building": a live row on a terminal
+---@field quiet? boolean leave out the built/pushed line
 
 ---Builds an image, streaming the build's output to the log as `[prefix] line`.
 ---
@@ -570,10 +578,10 @@ function git_clone(url, opts) end
 ---local img = docker_build{tag = "polardb/engine:15", context = ".", dockerfile = "docker/Dockerfile.engine"}
 ---```
 ---@param build polarrun.docker_build.build what to build (below)
----@return {image: string, id: string}
+---@return {image: string, id: string}|polarrun.Process # a handle with `wait = false`
 function docker_build(build) end
 
----Pushes an image, retrying transient failures with exponential backoff (not denied/unauthorized).
+---Pushes an image, retrying transient failures with exponential backoff (doubling, at most 30 s); an answer no retry can change (denied, unauthorized, authentication required, does not exist, invalid reference) fails at once.
 ---
 ---Errors: `docker`: a permanent failure, or every attempt failed (field `attempts`).
 ---
@@ -582,7 +590,7 @@ function docker_build(build) end
 ---```
 ---@param image string the image name
 ---@param opts? polarrun.push.opts options
----@return string # the registry digest `sha256:…`
+---@return string|polarrun.Process # the registry digest `sha256:…`; a handle with `wait = false`
 function push(image, opts) end
 
 
