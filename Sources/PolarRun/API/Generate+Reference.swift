@@ -41,8 +41,8 @@ extension API {
     }
 
     /// A type in a table cell: code, with `|` escaped so it does not split the cell (GFM).
-    private static func code(_ s: String) -> String { "`" + s.replacingOccurrences(of: "|", with: "\\|") + "`" }
-    private static func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+    private static func code(_ s: String) -> String { "`" + s.replacing("|", with: "\\|") + "`" }
+    private static func cell(_ s: String) -> String { s.replacing("|", with: "\\|") }
 
     /// `read_globals` for luacheck: each global, and each namespace's fields, so `fs.raed`
     /// is reported before a run.
