@@ -263,6 +263,9 @@ public final class FileLock: HostObject {
 
     public static func methods() -> [String: HostFunction] { [:] }
 
+    /// Whether the lock is still held (not closed).
+    var isOpen: Bool { fd >= 0 }
+
     public func close() {
         if fd >= 0 { Foundation.close(fd); fd = -1 }
     }

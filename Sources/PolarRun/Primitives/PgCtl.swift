@@ -26,7 +26,7 @@ extension Runtime {
     func dbUser(_ given: String?) -> String? {
         if let u = given, !u.isEmpty { return u }
         if let u = options.environment["POLARRUN_DB_USER"], !u.isEmpty { return u }
-        return getuid() == 0 ? "postgres" : nil
+        return getuid() == 0 ? PodDefaults.dbUser : nil
     }
 
     /// Finds an engine program: `bindir`, `POLARRUN_PG_BIN`, `/u01/polardb_pg/bin`, PATH, then
@@ -40,7 +40,7 @@ extension Runtime {
             for d in dirs { if let p = Subprocess.resolve("\(d)/\(name)", path: nil) { return p } }
             throw HostError.usage("\(name) not found in \(dirs.joined(separator: ", "))")
         }
-        dirs.append("/u01/polardb_pg/bin")
+        dirs.append(PodDefaults.engineBin)
         for d in dirs { if let p = Subprocess.resolve("\(d)/\(name)", path: nil) { return p } }
         if let p = Subprocess.resolve(name, path: options.environment["PATH"]) { return p }
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
@@ -50,7 +50,7 @@ extension Runtime {
     }
 
     func pgCtl(_ action: String, _ o: Options) throws -> LuaValue {
-        let pgdata = try o.string("pgdata") ?? options.environment["PGDATA"] ?? "/data"
+        let pgdata = try o.string("pgdata") ?? PodDefaults.pgdata(options.environment)
         let exe = try pgBinary("pg_ctl", bindir: try o.string("bindir"))
         let user = dbUser(try o.string("user"))
         let timeout = try o.int("timeout") ?? 60

@@ -32,12 +32,12 @@ extension Runtime {
         func add(_ key: String, _ fallback: String?) throws {
             if let v = try o.string(key) ?? fallback { p.append((key, v)) }
         }
-        try add("host", env["PGHOST"] ?? env["PGDATA"] ?? "/data")
+        try add("host", env["PGHOST"] ?? PodDefaults.pgdata(env))
         try add("port", env["PGPORT"])
-        try add("user", env["PGUSER"] ?? "postgres")
-        try add("dbname", env["PGDATABASE"] ?? "postgres")
+        try add("user", env["PGUSER"] ?? PodDefaults.role)
+        try add("dbname", env["PGDATABASE"] ?? PodDefaults.dbname)
         try add("password", nil)
-        try add("connect_timeout", "3")
+        try add("connect_timeout", String(PodDefaults.connectTimeout))
         try add("application_name", "polarrun")
         try add("sslmode", nil)
         try add("options", nil)
