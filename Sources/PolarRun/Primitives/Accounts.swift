@@ -4,13 +4,13 @@ import Foundation
 /// so NSS sources count, not only /etc/passwd), read-only.
 extension Runtime {
     func installAccounts() {
-        lua.setField("proc", "user") { call in
+        lua.define(API.Proc.user) { call in
             let name = try call.string(1, "user name or uid")
             guard let u = try OSAccounts.user(name) else { return [.nil] }
             return [.record(["name": .string(u.name), "uid": .int(Int64(u.uid)), "gid": .int(Int64(u.gid)),
                              "home": .string(u.home), "shell": .string(u.shell)])]
         }
-        lua.setField("proc", "group") { call in
+        lua.define(API.Proc.group) { call in
             let name = try call.string(1, "group name or gid")
             guard let g = try OSAccounts.group(name) else { return [.nil] }
             return [.record(["name": .string(g.name), "gid": .int(Int64(g.gid)), "members": .list(g.members)])]

@@ -3,7 +3,7 @@ import Foundation
 /// conf_set, conf.get, conf.unquote and conf.lock on postgresql.conf-style files.
 extension Runtime {
     func installConf() {
-        lua.setGlobal("conf_set") { [unowned self] call in
+        lua.define(API.Conf.set) { [unowned self] call in
             let path = try call.string(1, "file")
             let changes = try call.table(2, "settings")
             guard changes.array.isEmpty else { throw HostError.usage("conf_set: settings must be a table of name = value") }
@@ -45,7 +45,7 @@ extension Runtime {
             }
             return [.list(changed)]
         }
-        lua.setField("conf", "get") { call in
+        lua.define(API.Conf.get) { call in
             let path = try call.string(1, "file")
             guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf.get: \(path) does not exist") }
             let conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))
@@ -56,17 +56,16 @@ extension Runtime {
             }
             return [.optional(conf.value(try call.string(2, "parameter name")))]
         }
-        lua.setField("conf", "unquote") { call in
+        lua.define(API.Conf.unquote) { call in
             let raw = try call.string(1, "value")
             guard let (text, quoted) = ConfFile.unquoteChecked(raw) else {
                 return [.nil, .string("malformed quoted value: a lone ' inside the quotes")]
             }
             return [.string(text), .bool(quoted)]
         }
-        lua.setField("conf", "lock") { [unowned self] call in
+        lua.define(API.Conf.lock) { [unowned self] call in
             let path = try call.string(1, "file")
             let o = Options(try call.optTable(2, "options"), context: "conf.lock")
-            try o.allow(["timeout"])
             let lp = lockPath(for: path)
             let lock = try self.acquireLock(path: lp, shared: false, timeout: try o.double("timeout") ?? 60,
                                             onWait: { self.log(.info, "waiting for the lock on \(path)") })

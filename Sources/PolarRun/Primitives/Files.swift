@@ -4,16 +4,15 @@ import LuaShim
 /// fs.* file helpers, lock_file / unlock_file (instance lock markers) and flock (mutual exclusion).
 extension Runtime {
     func installFiles() {
-        lua.setField("fs", "read") { call in
+        lua.define(API.Fs.read) { call in
             let path = try call.string(1, "path")
             guard let bytes = try AtomicFile.read(path) else { return [.nil, .string("no such file: \(path)")] }
             return [.string(String(decoding: bytes, as: UTF8.self))]
         }
-        lua.setField("fs", "write") { [unowned self] call in
+        lua.define(API.Fs.write) { [unowned self] call in
             let path = try call.string(1, "path")
             let text = try call.string(2, "content")
             let o = Options(try call.optTable(3, "options"), context: "fs.write")
-            try o.allow(["mode", "owner"])
             let mode = try o.string("mode").map { try parseMode($0) }
             let owner = try o.string("owner").map { try lookupUser($0) }.map { ($0.uid, $0.gid) }
             if self.mutating("write \(path)") { return [] }
@@ -24,7 +23,7 @@ extension Runtime {
         // (no temporary file, no truncation, no new blocks), then fsyncs. `content` must be exactly
         // the file's size — pad it. For files that must change when the file system is full
         // (the pre-sized include file of lock_disk_full); not atomic: keep such files small.
-        lua.setField("fs", "write_in_place") { [unowned self] call in
+        lua.define(API.Fs.writeInPlace) { [unowned self] call in
             let path = try call.string(1, "path")
             let bytes = Array(try call.string(2, "content").utf8)
             var st = stat()
@@ -47,18 +46,17 @@ extension Runtime {
             guard fsync(fd) == 0 else { throw HostError.io("cannot fsync \(path): \(errnoText())") }
             return []
         }
-        lua.setField("fs", "exists") { call in
+        lua.define(API.Fs.exists) { call in
             [.bool(FileManager.default.fileExists(atPath: try call.string(1, "path")))]
         }
-        lua.setField("fs", "is_dir") { call in
+        lua.define(API.Fs.isDir) { call in
             var isDir: ObjCBool = false
             let e = FileManager.default.fileExists(atPath: try call.string(1, "path"), isDirectory: &isDir)
             return [.bool(e && isDir.boolValue)]
         }
-        lua.setField("fs", "remove") { [unowned self] call in
+        lua.define(API.Fs.remove) { [unowned self] call in
             let path = try call.string(1, "path")
             let o = Options(try call.optTable(2, "options"), context: "fs.remove")
-            try o.allow(["recursive"])
             if self.mutating("remove \(path)") { return [] }
             AtomicFile.removeStaleTemporaries(of: path)
             var st = stat()
@@ -74,10 +72,9 @@ extension Runtime {
             AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
             return [.bool(true)]
         }
-        lua.setField("fs", "mkdir") { [unowned self] call in
+        lua.define(API.Fs.mkdir) { [unowned self] call in
             let path = try call.string(1, "path")
             let o = Options(try call.optTable(2, "options"), context: "fs.mkdir")
-            try o.allow(["mode", "owner"])
             if self.mutating("mkdir \(path)") { return [] }
             let mode = try o.string("mode").map { try parseMode($0) } ?? 0o755
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
@@ -88,7 +85,7 @@ extension Runtime {
             }
             return []
         }
-        lua.setField("fs", "symlink") { [unowned self] call in
+        lua.define(API.Fs.symlink) { [unowned self] call in
             let target = try call.string(1, "target")
             let link = try call.string(2, "link path")
             if self.mutating("symlink \(link) -> \(target)") { return [] }
@@ -108,14 +105,14 @@ extension Runtime {
             guard rename(tmp, link) == 0 else { unlink(tmp); throw HostError.io("cannot create symlink \(link): \(errnoText())") }
             return [.bool(true)]
         }
-        lua.setField("fs", "copy") { [unowned self] call in
+        lua.define(API.Fs.copy) { [unowned self] call in
             let from = try call.string(1, "source")
             let to = try call.string(2, "destination")
             if self.mutating("copy \(from) -> \(to)") { return [] }
             try copyTree(from, to)
             return []
         }
-        lua.setField("fs", "list") { call in
+        lua.define(API.Fs.list) { call in
             let path = try call.string(1, "directory")
             do {
                 return [.list(try FileManager.default.contentsOfDirectory(atPath: path).sorted())]
@@ -123,7 +120,7 @@ extension Runtime {
                 throw HostError.io("cannot list \(path): no such directory or no access")
             }
         }
-        lua.setField("fs", "stat") { call in
+        lua.define(API.Fs.stat) { call in
             let path = try call.string(1, "path")
             var st = stat()
             guard lstat(path, &st) == 0 else { return [.nil] }
@@ -138,20 +135,20 @@ extension Runtime {
                              "uid": .int(Int64(st.st_uid)), "gid": .int(Int64(st.st_gid)),
                              "mtime": .number(Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)])]
         }
-        lua.setField("fs", "free_bytes") { call in
+        lua.define(API.Fs.freeBytes) { call in
             let path = try call.string(1, "path")
             var s = statvfs()
             guard statvfs(path, &s) == 0 else { throw HostError.io("cannot stat file system of \(path): \(errnoText())") }
             return [.int(Int64(s.f_bavail) * Int64(s.f_frsize))]
         }
-        lua.setField("fs", "temp_dir") { call in
+        lua.define(API.Fs.tempDir) { call in
             let prefix = try call.optString(1, "prefix") ?? "polarrun"
             var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
             guard let p = mkdtemp(&template) else { throw HostError.io("cannot create a temporary directory: \(errnoText())") }
             return [.string(String(cString: p))]
         }
 
-        lua.setGlobal("lock_file") { [unowned self] call in
+        lua.define(API.Fs.lockFile) { [unowned self] call in
             let path = try call.string(1, "path")
             let content = try call.optString(2, "content") ?? "locked by polarrun run \(self.runID) at \(Date())\n"
             if FileManager.default.fileExists(atPath: path) { self.log(.info, "lock file \(path) already present"); return [.bool(false)] }
@@ -160,7 +157,7 @@ extension Runtime {
             self.log(.info, "created lock file \(path)")
             return [.bool(true)]
         }
-        lua.setField("fs", "unlock_file") { [unowned self] call in
+        lua.define(API.Fs.unlockFile) { [unowned self] call in
             let path = try call.string(1, "path")
             guard FileManager.default.fileExists(atPath: path) else { return [.bool(false)] }
             if self.mutating("remove lock file \(path)") { return [.bool(true)] }
@@ -169,10 +166,9 @@ extension Runtime {
             self.log(.info, "removed lock file \(path)")
             return [.bool(true)]
         }
-        lua.setField("fs", "flock") { [unowned self] call in
+        lua.define(API.Fs.flock) { [unowned self] call in
             let path = try call.string(1, "lock path")
             let o = Options(try call.optTable(2, "options"), context: "flock")
-            try o.allow(["timeout", "shared"])
             let timeout = try o.double("timeout") ?? 600
             let lock = try self.acquireLock(path: path, shared: try o.bool("shared") ?? false, timeout: timeout,
                                             onWait: { self.log(.info, "waiting for lock \(path) (held by another run)") })
