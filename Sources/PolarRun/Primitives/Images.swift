@@ -9,8 +9,8 @@ extension Runtime {
             guard let tag = try o.string("tag"), !tag.isEmpty else { throw HostError.usage("docker_build: option 'tag' is required") }
             guard let context = try o.string("context") else { throw HostError.usage("docker_build: option 'context' is required") }
             let dockerfile = try o.string("dockerfile") ?? (context as NSString).appendingPathComponent("Dockerfile")
-            guard FileManager.default.fileExists(atPath: dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
-            guard FileManager.default.fileExists(atPath: context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
+            guard self.fileExists(dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
+            guard self.fileExists(context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
             let iid = NSTemporaryDirectory() + "polarrun-iid-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             defer { unlink(iid) }
             var args = [try self.dockerCLI(), "build", "--network", try o.string("network") ?? "host",
