@@ -13,11 +13,14 @@ public final class DryRun {
 
     public let files = FileView()
     public private(set) var records: [Record] = []
+    /// A diff is masked line by line, so a secret spanning lines (a private key) would show:
+    /// a file holding a secret is shown by its size only.
+    let secrets: Secrets
     /// pg_ctl's simulated state per data directory (running or not) after a start/stop the dry
     /// run skipped, so a later `pg_ctl("status")` reads what would be true.
     var instances: [String: Bool] = [:]
 
-    public init() {}
+    public init(secrets: Secrets = Secrets()) { self.secrets = secrets }
 
     func statement(_ query: String) { records.append(Record(kind: "sql", what: query)) }
     func action(_ what: String) { records.append(Record(kind: "action", what: what)) }
@@ -29,6 +32,9 @@ public final class DryRun {
         files.touched.compactMap { path in
             let before = FileView.onDisk(path), after = files.entry(path)
             if before == after { return nil }
+            for case .file(let b, _) in [before, after] where secrets.mask(String(decoding: b, as: UTF8.self)) != String(decoding: b, as: UTF8.self) {
+                return (path, "change \(path): not shown, it holds a secret (\(describe(before)) -> \(describe(after)))\n")
+            }
             switch (before, after) {
             case (.directory, .directory): return nil
             case (.file(let a, let ma), .file(let b, let mb)) where a == b:
@@ -44,6 +50,11 @@ public final class DryRun {
             default: return (path, "replace \(path)\n")
             }
         }
+    }
+
+    private func describe(_ e: FileView.Entry) -> String {
+        if case .file(let b, _) = e { return "\(b.count) bytes" }
+        return e == .absent ? "absent" : "not a file"
     }
 
     private func text(_ e: FileView.Entry) -> String? {

@@ -62,10 +62,10 @@ public final class Runtime {
     /// A runtime for one run. A nested run (`polarrun.call`) shares its parent's log and secrets.
     public init(options: RunOptions, sink: LogSink? = nil, secrets: Secrets? = nil, recorder: DryRun? = nil) throws {
         self.options = options
-        self.recorder = options.dryRun ? (recorder ?? DryRun()) : nil
         self.searchPath = SearchPath(environment: options.environment)
         let secrets = secrets ?? Secrets()
         self.secrets = secrets
+        self.recorder = options.dryRun ? (recorder ?? DryRun(secrets: secrets)) : nil
         if let sink {
             self.sink = sink
             self.runID = sink.runID
