@@ -7,10 +7,9 @@
 -- through a replica_* slot; otherwise a "standby".
 
 local instance = require("instance")
-local p = instance.inputs {
-  timeout = {type = "number", default = 3, desc = "seconds for the query to answer"},
-}
-if not (p.timeout > 0) then polarrun.raise("usage", "timeout must be positive") end
+local p = instance.open({
+  timeout = instance.timeout("seconds for the query to answer", 3, "number"),
+}, {need_dir = false})
 
 local ok, rows = pcall(sql, [[
   select 1 as ok,

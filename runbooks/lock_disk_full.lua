@@ -12,12 +12,11 @@
 local instance = require("instance")
 local diskfull = require("diskfull")
 local engine = require("engine")
-local p = instance.inputs {
+local p = instance.open {
   reserve_mb = {type = "integer", default = 16, desc = "size of the emergency reserve file (0: none); released by the lock"},
   terminate = {type = "boolean", default = true, desc = "end the sessions of ordinary users"},
 }
 if p.reserve_mb < 0 or p.reserve_mb > 1024 then polarrun.raise("usage", "reserve_mb must be between 0 and 1024") end
-if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 log.info(string.format("lock_disk_full on %s (%d bytes free)", p.pgdata, fs.free_bytes(p.pgdata)))

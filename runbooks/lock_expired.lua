@@ -4,12 +4,10 @@
 -- before the postmaster exits, so the supervisor never restarts it. Idempotent.
 
 local instance = require("instance")
-local p = instance.inputs {
+local p = instance.open {
   shutdown_mode = {type = "string", default = "fast", enum = {"smart", "fast", "immediate"}, desc = "pg_ctl stop mode"},
-  timeout = {type = "integer", default = 60, desc = "seconds to wait for the shutdown"},
+  timeout = instance.timeout("seconds to wait for the shutdown"),
 }
-if p.timeout <= 0 then polarrun.raise("usage", "timeout must be positive") end
-if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 log.info("lock_expired: lock file " .. p.lock_path)

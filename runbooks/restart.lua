@@ -4,13 +4,11 @@
 -- steps; the restart then succeeds once the instance runs.
 
 local instance = require("instance")
-local p = instance.inputs {
+local p = instance.open {
   mode = {type = "string", default = "fast", enum = {"smart", "fast", "immediate"}, desc = "shutdown mode"},
-  timeout = {type = "integer", default = 60, desc = "seconds for each of stop and start"},
+  timeout = instance.timeout("seconds for each of stop and start"),
   logfile = {type = "string", desc = "server output file for the start (default: <pgdata>/pg_log/startup.log)"},
 }
-if p.timeout <= 0 then polarrun.raise("usage", "timeout must be positive") end
-if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 instance.refuse_if_locked(p)

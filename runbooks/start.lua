@@ -4,12 +4,10 @@
 -- unlock_expired, and under the supervisor let it start postgres.
 
 local instance = require("instance")
-local p = instance.inputs {
-  timeout = {type = "integer", default = 60, desc = "seconds to wait for the server to accept connections"},
+local p = instance.open {
+  timeout = instance.timeout("seconds to wait for the server to accept connections"),
   logfile = {type = "string", desc = "server output before the logging collector takes over (default: <pgdata>/pg_log/startup.log)"},
 }
-if p.timeout <= 0 then polarrun.raise("usage", "timeout must be positive") end
-if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 instance.refuse_if_locked(p)

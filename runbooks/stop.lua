@@ -4,12 +4,10 @@
 -- restart; use lock_expired to keep it down.
 
 local instance = require("instance")
-local p = instance.inputs {
+local p = instance.open {
   mode = {type = "string", default = "fast", enum = {"smart", "fast", "immediate"}, desc = "shutdown mode"},
-  timeout = {type = "integer", default = 60, desc = "seconds to wait for the shutdown"},
+  timeout = instance.timeout("seconds to wait for the shutdown"),
 }
-if p.timeout <= 0 then polarrun.raise("usage", "timeout must be positive") end
-if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 log.info("stopping the instance in " .. p.pgdata .. " (" .. p.mode .. ")")

@@ -6,11 +6,10 @@
 
 local instance = require("instance")
 local diskfull = require("diskfull")
-local p = instance.inputs {
+local p = instance.open {
   reserve_mb = {type = "integer", default = 16, desc = "size of the emergency reserve file to re-create (0: none)"},
 }
 if p.reserve_mb < 0 or p.reserve_mb > 1024 then polarrun.raise("usage", "reserve_mb must be between 0 and 1024") end
-if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 log.info("unlock_disk_full on " .. p.pgdata)

@@ -4,11 +4,10 @@
 -- seconds for the instance to accept connections (the supervisor must be running). Idempotent.
 
 local instance = require("instance")
-local p = instance.inputs {
+local p = instance.open {
   wait = {type = "integer", default = 0, desc = "seconds to wait for the supervisor to bring the instance up (0: do not wait)"},
 }
 if p.wait < 0 then polarrun.raise("usage", "wait must be >= 0") end
-if not fs.is_dir(p.pgdata) then polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory") end
 
 local lock <close> = instance.exclusive(p)
 local removed = fs.unlock_file(p.lock_path)

@@ -104,4 +104,68 @@ final class GitAndImageTests: XCTestCase {
         XCTAssertEqual(m.status, 2)
         XCTAssertTrue(m.stderr.contains("does not exist"), m.stderr)
     }
+
+    func testBuildsWithWaitFalseRunSideBySideThroughTheirHandles() throws {
+        let docker = try DockerEnv.require()
+        let dir = try makeTempDir(self)
+        // each build sleeps 3 s in a RUN step: one after the other they take 6 s or more
+        for n in ["a", "b"] {
+            try write("FROM debian:bookworm\nRUN date +%s.%N > /started && sleep 3 && echo \(n)-\(UInt32.random(in: 0...UInt32.max)) > /name\n",
+                      to: "\(dir)/\(n)/Dockerfile")
+        }
+        try write("""
+        local t0 = polarrun.now()
+        local hs = {}
+        for _, n in ipairs({"a", "b"}) do
+          hs[#hs + 1] = docker_build{tag = "polarrun-test/par-" .. n .. ":1", context = polarrun.params.dir .. "/" .. n,
+                                     wait = false, no_cache = true}
+        end
+        local done = {}
+        for _ = 1, 2 do
+          local i, r = proc.wait_any(hs)
+          assert(r.ok, r.error)
+          done[#done + 1] = {image = r.image, id = r.id, finished = polarrun.now() - t0}
+          table.remove(hs, i)
+        end
+        return {done = done, total = polarrun.now() - t0}
+        """, to: dir + "/par.lua")
+        let r = try polarrun(["--json", dir + "/par.lua", "dir=\(dir)"], env: docker.env)
+        XCTAssertEqual(r.status, 0, r.all)
+        let out = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let done = out["done"] as! [[String: Any]]
+        XCTAssertEqual(Set(done.map { $0["image"] as! String }), ["polarrun-test/par-a:1", "polarrun-test/par-b:1"])
+        for d in done { XCTAssertTrue((d["id"] as! String).hasPrefix("sha256:"), "\(d)") }
+        // the two RUN steps overlapped: each started before the other one's 3 s sleep ended
+        var started: [Double] = []
+        for n in ["a", "b"] {
+            let s = try docker.docker(["run", "--rm", "polarrun-test/par-\(n):1", "cat", "/started"])
+            started.append(try XCTUnwrap(Double(s.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), s.all))
+        }
+        XCTAssertLessThan(abs(started[0] - started[1]), 3, "the builds ran one after the other: \(started)")
+    }
+
+    func testPermanentPushErrorIsNotRetried() throws {
+        let docker = try DockerEnv.require()
+        let dir = try makeTempDir(self)
+        // an image the daemon does not have: no retry can help, so there is one attempt and no backoff
+        let image = "\(docker.registry)/polarrun-test/never-built:\(UInt32.random(in: 0...UInt32.max))"
+        try write("""
+        local h = push(polarrun.params.image, {retries = 4, backoff = 5, wait = false})
+        local _, r = proc.wait_any({h})
+        return {ok = r.ok, attempts = r.attempts, error = r.error, elapsed = r.elapsed}
+        """, to: dir + "/p.lua")
+        let r = try polarrun(["--json", dir + "/p.lua", "image=\(image)"], env: docker.env)
+        XCTAssertEqual(r.status, 0, r.all)
+        let out = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        XCTAssertEqual(out["ok"] as? Bool, false)
+        XCTAssertEqual(out["attempts"] as? Int, 1, r.all)
+        XCTAssertTrue((out["error"] as? String ?? "").contains("push of \(image) failed after 1 attempt: "), r.all)
+        XCTAssertLessThan(out["elapsed"] as? Double ?? 99, 5, "no backoff before giving up")
+        XCTAssertFalse(r.stderr.contains("retrying in"), r.stderr)
+        // waiting (the default) raises the same error, kind docker, exit status 1
+        try write("push(polarrun.params.image, {retries = 4, backoff = 5})", to: dir + "/w.lua")
+        let w = try polarrun([dir + "/w.lua", "image=\(image)"], env: docker.env)
+        XCTAssertEqual(w.status, 1, w.all)
+        XCTAssertTrue(w.stderr.contains("failed after 1 attempt: "), w.stderr)
+    }
 }

@@ -22,8 +22,12 @@ final class ReplicationTests: XCTestCase {
         let topo = try Topology(self)
         let p = topo.primary
         XCTAssertEqual(try p.value("select current_setting('synchronous_standby_names')"), "ANY 1 (\(Topology.replicaSlot))")
-        XCTAssertEqual(try p.value("select sync_state from pg_stat_replication where application_name = '\(Topology.replicaSlot)'"), "quorum")
-        XCTAssertEqual(try p.value("select sync_state from pg_stat_replication where application_name = '\(Topology.standbySlot)'"), "async")
+        // a walsender reports its sync_state only once streaming has caught up: wait for it
+        func syncState(_ slot: String) throws -> String {
+            try p.value("select sync_state from pg_stat_replication where application_name = '\(slot)'")
+        }
+        XCTAssertTrue(try eventually { try syncState(Topology.replicaSlot) == "quorum" }, "replica never reported sync_state quorum")
+        XCTAssertTrue(try eventually { try syncState(Topology.standbySlot) == "async" }, "standby never reported sync_state async")
         XCTAssertEqual(try p.value("select string_agg(slot_name || ':' || active, ',' order by slot_name) from pg_replication_slots"),
                        "\(Topology.replicaSlot):true,\(Topology.standbySlot):true")
         XCTAssertEqual(try p.psql("create table t (x int)").status, 0)

@@ -17,14 +17,6 @@ local function sorted(t)
   return keys
 end
 
-local function last_lines(text, n)
-  local lines = {}
-  for l in text:gmatch("[^\r\n]+") do
-    if l:match("%S") then lines[#lines + 1] = l end
-  end
-  return table.concat(lines, "\n", math.max(1, #lines - n + 1))
-end
-
 -- Every file under `dir` (sorted), for hashing.
 local function files_under(dir, out)
   out = out or {}
@@ -110,34 +102,6 @@ local function docker_out(plan, args)
   return proc.run(argv, {readonly = true, quiet = true, check = false})
 end
 
--- Pushes with retries and exponential backoff; other jobs go on while this one waits.
-local function push(plan, it, t0)
-  local p = plan.params
-  local backoff = p.push_backoff
-  local attempt = 0
-  while true do
-    attempt = attempt + 1
-    local r = jobs.exec({plan.docker, "push", it.full}, {prefix = it.id, since = t0, quiet = true, progress = "pushing"})
-    local digest = r.ok and r.stdout:match("digest: (sha256:%x+)")
-    if digest then
-      log.info(string.format("[%s] pushed %s %s (attempt %d)", it.id, it.full, digest, attempt))
-      return digest, attempt
-    end
-    local why = last_lines(r.stderr, 1)
-    if why == "" then why = last_lines(r.stdout, 1) end
-    if why == "" then why = "exit status " .. tostring(r.status) end
-    local permanent = why:find("denied") or why:find("unauthorized") or why:find("authentication required")
-                      or why:find("invalid reference")
-    if permanent or attempt > p.push_retries then
-      polarrun.raise("push", string.format("push of %s failed after %d attempt%s: %s", it.full, attempt, attempt == 1 and "" or "s", why),
-            {attempts = attempt})
-    end
-    log.warn(string.format("[%s] push attempt %d of %d failed (%s); retrying in %gs", it.id, attempt, p.push_retries + 1, why, backoff))
-    jobs.sleep(backoff)
-    backoff = math.min(backoff * 2, 30)
-  end
-end
-
 -- Builds (or reuses) one image; what the result files record goes into done[it.id].
 local function build_step(plan, it, done)
   local out = {image = it.full, type = it.type, t0 = polarrun.now()}
@@ -164,22 +128,15 @@ local function build_step(plan, it, done)
     out.image_id, out.status = existing, "reused"
     log.info(string.format("[%s %.1fs] inputs unchanged: tagged existing image %s as %s", it.id, polarrun.now() - t0, existing:sub(1, 19), it.full))
   else
-    local iid = ctx .. ".iid"
-    local argv = {plan.docker, "build", "--network", "host", "-f", it.dockerfile, "-t", it.full, "--iidfile", iid}
-    if plan.params.no_cache then argv[#argv + 1] = "--no-cache" end
-    for _, k in ipairs(sorted(it.build_args)) do argv[#argv + 1] = "--build-arg"; argv[#argv + 1] = k .. "=" .. it.build_args[k] end
-    for _, k in ipairs(sorted(it.labels)) do argv[#argv + 1] = "--label"; argv[#argv + 1] = k .. "=" .. it.labels[k] end
-    argv[#argv + 1] = ctx
     log.info(string.format("[%s] building %s from %s", it.id, it.full, it.dockerfile))
-    local r = jobs.exec(argv, {prefix = it.id, since = t0, timeout = plan.params.build_timeout, quiet = true,
-                                progress = "building"})
+    local r = jobs.await(docker_build{tag = it.full, dockerfile = it.dockerfile, context = ctx, build_args = it.build_args,
+                                      labels = it.labels, no_cache = plan.params.no_cache, timeout = plan.params.build_timeout,
+                                      prefix = it.id, since = t0, progress = "building", quiet = true, wait = false})
     if not r.ok then
       out.status = "build_failed"
-      polarrun.raise("docker", string.format("docker build of %s failed (%s):\n%s", it.full,
-            r.timed_out and ("timed out after " .. plan.params.build_timeout .. "s") or ("exit status " .. tostring(r.status)),
-            last_lines(r.stderr .. "\n" .. r.stdout, 6)))
+      polarrun.raise("docker", r.error)
     end
-    out.image_id = (fs.read(iid) or ""):match("sha256:%x+")
+    out.image_id = r.id
     out.status = "built"
     log.info(string.format("[%s %.1fs] built %s (%s)", it.id, polarrun.now() - t0, it.full, (out.image_id or "?"):sub(1, 19)))
   end
@@ -187,15 +144,17 @@ local function build_step(plan, it, done)
   return out
 end
 
+-- Pushes (docker's push retries transient failures with backoff); other jobs go on meanwhile.
 local function push_step(plan, it, done)
   local out = done[it.id]
-  local ok, digest = pcall(push, plan, it, out.t0)
+  local r = jobs.await(push(it.full, {retries = plan.params.push_retries, backoff = plan.params.push_backoff,
+                                      prefix = it.id, since = out.t0, progress = "pushing", wait = false}))
   out.t1 = polarrun.now()
-  if not ok then
+  if not r.ok then
     out.status = "push_failed"
-    error(digest, 0)
+    polarrun.raise("docker", r.error, {attempts = r.attempts})
   end
-  out.digest, out.pushed = digest, true
+  out.digest, out.pushed = r.digest, true
   return out
 end
 

@@ -30,6 +30,23 @@ function M.inputs(extra)
   return p
 end
 
+--- A `timeout` input in seconds (instance.open refuses one that is not positive).
+function M.timeout(desc, default, kind)
+  return {type = kind or "integer", default = default or 60, desc = desc}
+end
+
+--- The preamble of a runbook that works on an existing data directory: the common inputs
+--- plus `extra` (instance.inputs), a declared `timeout` must be positive, and pgdata must be
+--- a directory (unless opts.need_dir == false). Bad input: exit 2 before anything is touched.
+function M.open(extra, opts)
+  local p = M.inputs(extra)
+  if extra and extra.timeout and not (p.timeout > 0) then polarrun.raise("usage", "timeout must be positive") end
+  if (opts or {}).need_dir ~= false and not fs.is_dir(p.pgdata) then
+    polarrun.raise("usage", "pgdata " .. p.pgdata .. " is not a directory")
+  end
+  return p
+end
+
 --- Refuses path and name inputs that would silently mean something else: an empty `pgdata=`
 --- makes libpq fall back to its defaults (another instance), puts the lock at the root, and
 --- edits whatever conf file "" resolves to. Exit 2, before anything is touched.
@@ -78,6 +95,18 @@ function M.startup_log(p, given)
   if given then return given end
   fs.mkdir(p.pgdata .. "/pg_log", {mode = "0700", owner = p.db_user})
   return p.pgdata .. "/pg_log/startup.log"
+end
+
+--- <log_dir>/pg_log -> <pgdata>/pg_log, the pod's log layout (pg_log made, owned by `owner`,
+--- when missing). A link that cannot be made is a warning: the instance runs without it.
+function M.link_logs(p, owner)
+  local pg_log = p.pgdata:gsub("/+$", "") .. "/pg_log"
+  if not fs.is_dir(pg_log) then fs.mkdir(pg_log, {mode = "0700", owner = owner}) end
+  local ok, err = pcall(function()
+    if not fs.is_dir(p.log_dir) then fs.mkdir(p.log_dir) end
+    if fs.symlink(pg_log, p.log_dir .. "/pg_log") then log.info("linked " .. p.log_dir .. "/pg_log -> " .. pg_log) end
+  end)
+  if not ok then log.warn("could not link " .. p.log_dir .. "/pg_log to " .. pg_log .. ": " .. tostring(err)) end
 end
 
 --- The PID in <pgdata>/postmaster.pid (nil when there is none).

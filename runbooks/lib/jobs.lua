@@ -12,14 +12,18 @@
 
 local M = {}
 
---- Inside a job: runs argv (see proc.spawn for opts) and returns its result when it finishes.
---- Outside a job it simply waits.
-function M.exec(argv, opts)
-  local h = proc.spawn(argv, opts)
+--- Inside a job: waits for a process handle (proc.spawn, or docker_build / push with
+--- wait=false) while the other jobs go on, and returns its result. Outside a job it simply waits.
+function M.await(h)
   if coroutine.isyieldable() then
     return coroutine.yield({wait = h})
   end
   return h:wait()
+end
+
+--- Inside a job: runs argv (see proc.spawn for opts) and returns its result when it finishes.
+function M.exec(argv, opts)
+  return M.await(proc.spawn(argv, opts))
 end
 
 --- Inside a job: lets the other jobs run for `seconds`.

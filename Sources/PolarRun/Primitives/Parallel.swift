@@ -77,8 +77,14 @@ extension Runtime {
     }
 }
 
-/// A child process started by `spawn`.
+/// A child process started by `spawn` (or by `docker_build`/`push` with `wait=false`).
 final class ChildProcess: HostObject {
+    /// What a finished attempt amounts to: the fields it adds to the result (and whether it
+    /// succeeded), or another attempt after a pause (a push retried with backoff).
+    enum Outcome {
+        case done(ok: Bool, fields: LuaTable)
+        case again(ProcessSpec, after: Double)
+    }
     static let metatableName = "polarrun.process"
     static let typeLabel = "process"
     static let captureLimit = 1 << 20
@@ -103,6 +109,11 @@ final class ChildProcess: HostObject {
     private var killedAt: Double? = nil
     private var timedOut = false
     private var exitedAt: Double? = nil
+    private let createdAt = sl_now()
+    /// Decides what an ended attempt means (docker_build, push); nil: the exit status says.
+    var onEnd: ((ChildProcess) -> Outcome)? = nil
+    private var verdict: (ok: Bool, fields: LuaTable)? = nil
+    private var nextAttempt: (spec: ProcessSpec, at: Double)? = nil
 
     init(sink: LogSink, place: String, prefix: String?, since: Double?, capture: Bool, logOutput: Bool, progress: String? = nil) {
         self.sink = sink
@@ -130,10 +141,14 @@ final class ChildProcess: HostObject {
     }
 
     /// A dry run: the handle reports success at once.
-    func finishWithoutRunning() {
+    func finishWithoutRunning(_ fields: LuaTable? = nil) {
         status = 0
+        if let f = fields { verdict = (true, f) }
         endedAt = sl_now()
     }
+
+    /// Seconds since the handle was made (over all attempts).
+    var age: Double { sl_now() - createdAt }
 
     var finished: Bool { endedAt != nil }
 
@@ -209,7 +224,7 @@ final class ChildProcess: HostObject {
     /// The board's row ends; a failed task's whole output is printed, as it was not shown.
     private func endProgress() {
         guard progress != nil, let board = sink.board, let label = prefix else { return }
-        let ok = status == 0 && !timedOut
+        let ok = succeeded
         board.end(label, ok: ok)
         if !ok {
             let text = String(decoding: stdout, as: UTF8.self) + String(decoding: stderr, as: UTF8.self)
@@ -220,6 +235,17 @@ final class ChildProcess: HostObject {
 
     /// Reaps the child if it exited; kills it when its timeout passed.
     private func check() {
+        if let next = nextAttempt {
+            guard sl_now() >= next.at else { return }
+            nextAttempt = nil
+            do { try start(next.spec) } catch {
+                verdict = (false, LuaTable(["error": .string("cannot start \(next.spec.argv.first ?? "?"): \(error)")]))
+                status = 127
+                endedAt = sl_now()
+                endProgress()
+                return
+            }
+        }
         if status == nil {
             var st: Int32 = 0
             let r = waitpid(pid, &st, WNOHANG)
@@ -239,10 +265,27 @@ final class ChildProcess: HostObject {
             for fd in fds { Foundation.close(fd) }
             fds = []
             flushLines()
+            if let decide = onEnd {
+                switch decide(self) {
+                case .done(let ok, let fields): verdict = (ok, fields)
+                case .again(let spec, let after):
+                    status = nil; exitedAt = nil; killedAt = nil; timedOut = false
+                    stdout = []; stderr = []
+                    nextAttempt = (spec, sl_now() + after)
+                    return
+                }
+            }
             endedAt = sl_now()
             endProgress()
         }
     }
+
+    /// What the finished attempt wrote (for `onEnd`).
+    var output: (stdout: String, stderr: String) {
+        (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+    }
+    var exitStatus: Int32? { status }
+    var didTimeOut: Bool { timedOut }
 
     /// Logs the last line of each stream when it did not end with a newline.
     private func flushLines() {
@@ -259,13 +302,15 @@ final class ChildProcess: HostObject {
         kill(pid, SIGTERM)
     }
 
+    private var succeeded: Bool { verdict?.ok ?? (status == 0 && !timedOut) }
+
     func result() -> LuaTable {
-        var t = LuaTable()
+        var t = verdict?.fields ?? LuaTable()
         t["status"] = status.map { .int(Int64($0)) } ?? .nil
-        t["ok"] = .bool(status == 0 && !timedOut)
+        t["ok"] = .bool(succeeded)
         t["stdout"] = .string(String(decoding: stdout, as: UTF8.self))
         t["stderr"] = .string(String(decoding: stderr, as: UTF8.self))
-        t["elapsed"] = .number(((endedAt ?? sl_now()) - startedAt))
+        t["elapsed"] = .number(((endedAt ?? sl_now()) - createdAt))
         t["timed_out"] = .bool(timedOut)
         t["pid"] = .int(Int64(pid))
         return t
@@ -320,6 +365,7 @@ final class ChildProcess: HostObject {
 
     /// Closed or collected: a child still running is killed and reaped.
     func close() {
+        if nextAttempt != nil { nextAttempt = nil; endedAt = sl_now(); return }
         guard pid > 0, !finished else { return }
         terminate()
         let end = sl_now() + 3
