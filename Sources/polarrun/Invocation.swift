@@ -17,6 +17,11 @@ struct Invocation {
     var logStdout = false
     var runbook: String? = nil
     var inputs: [String] = []
+    /// --stubs DIR / --docs FILE: generate from the declarations instead of running a runbook.
+    var stubs: String? = nil
+    var docs: [String] = []
+
+    var generates: Bool { stubs != nil || !docs.isEmpty }
 
     struct UsageError: Error { let message: String }
 
@@ -67,6 +72,12 @@ struct Invocation {
 
     func validate() throws {
         if let t = timeout, !(t > 0) { throw UsageError(message: "--timeout must be a positive number of seconds") }
+        if generates {
+            guard runbook == nil && !list && !describe && !dryRun && !json else {
+                throw UsageError(message: "--stubs and --docs write generated files and run nothing: give them without a runbook, --list, --describe, --dry-run or --json")
+            }
+            return
+        }
         if !list && runbook == nil { throw UsageError(message: "name a runbook to run (or use --list)") }
         var probe = RunOptions()
         do {
@@ -88,6 +99,7 @@ struct Invocation {
 
     /// Runs it (after `validate`); returns the exit status.
     func execute() throws -> Int32 {
+        if generates { return generate() }
         var options = RunOptions()
         for a in inputs {
             let eq = a.firstIndex(of: "=")!
@@ -145,6 +157,20 @@ struct Invocation {
         } catch let e as HostError {
             FileHandle.standardError.write(Data("polarrun: \(e.message)\n".utf8))
             return e.kind == "usage" ? 2 : 1
+        }
+    }
+
+    /// --stubs / --docs: every target is checked first; a bad one is exit 2 with nothing written.
+    private func generate() -> Int32 {
+        do {
+            for line in try GeneratedFiles.write(stubsDir: stubs, docs: docs) { print(line) }
+            return 0
+        } catch let e as HostError {
+            FileHandle.standardError.write(Data("polarrun: \(e.message)\n".utf8))
+            return e.kind == "usage" ? 2 : 1
+        } catch {
+            FileHandle.standardError.write(Data("polarrun: \(error)\n".utf8))
+            return 1
         }
     }
 }

@@ -36,6 +36,8 @@ struct PolarRunCommand: ParsableCommand {
           polarrun health_check --json pgdata=/data port=5432
           polarrun create_user user=app password=secret privilege=1
           polarrun --timeout 30 my_runbook.lua key=value
+          polarrun --docs docs/primitives.md --docs .luacheckrc --stubs runbooks/.types
+                                           (refresh the generated API reference, luacheck globals, editor stubs)
         """,
         version: Host.version
     )
@@ -70,6 +72,12 @@ struct PolarRunCommand: ParsableCommand {
     @Flag(name: .long, help: "Write log lines to stdout instead of stderr (PolarDB Stack reads stdout).")
     var logStdout = false
 
+    @Option(name: .long, help: ArgumentHelp("Write DIR/polarrun.lua, the LuaLS definition file of the runbook API (editor completion), and run nothing.", valueName: "DIR"))
+    var stubs: String?
+
+    @Option(name: .long, help: ArgumentHelp("Regenerate the marked generated blocks of FILE (docs/primitives.md, .luacheckrc) from the primitives' declarations, and run nothing. May be given more than once.", valueName: "FILE"))
+    var docs: [String] = []
+
     @Argument(help: "The runbook to run (a path or a name).")
     var runbook: String?
 
@@ -79,7 +87,7 @@ struct PolarRunCommand: ParsableCommand {
     /// The parsed command line as plain values (the fast path builds the same).
     var invocation: Invocation {
         Invocation(list: list, describe: describe, json: json, dryRun: dryRun, timeout: timeout, memoryLimit: memoryLimit, logFile: logFile,
-                   verbose: verbose, quiet: quiet, logStdout: logStdout, runbook: runbook, inputs: inputs)
+                   verbose: verbose, quiet: quiet, logStdout: logStdout, runbook: runbook, inputs: inputs, stubs: stubs, docs: docs)
     }
 
     mutating func validate() throws {

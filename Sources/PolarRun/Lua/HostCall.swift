@@ -28,7 +28,7 @@ public struct HostCall {
     public subscript(i: Int) -> LuaValue { i >= 1 && i <= args.count ? args[i - 1] : .nil }
 
     private func bad(_ i: Int, _ what: String, _ expected: String) -> HostError {
-        .usage("\(name): argument #\(i) (\(what)) must be \(expected), got \(self[i].typeName)")
+        .usage("\(name): argument \(i) (\(what)) must be \(expected), got \(self[i].typeName)")
     }
 
     public func string(_ i: Int, _ what: String) throws -> String {

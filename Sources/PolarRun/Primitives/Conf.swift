@@ -3,7 +3,7 @@ import Foundation
 /// conf_set / conf_get on postgresql.conf-style files.
 extension Runtime {
     func installConf() {
-        lua.setGlobal("conf_set") { [unowned self] call in
+        lua.define(API.Conf.set) { [unowned self] call in
             let path = try call.string(1, "file")
             let changes = try call.table(2, "settings")
             guard changes.array.isEmpty else { throw HostError.usage("conf_set: settings must be a table of name = value") }
@@ -47,7 +47,7 @@ extension Runtime {
             }
             return [.list(changed)]
         }
-        lua.setField("conf", "get") { [unowned self] call in
+        lua.define(API.Conf.get) { [unowned self] call in
             let path = try call.string(1, "file")
             guard let bytes = try self.readFile(path) else { throw HostError.io("conf.get: \(path) does not exist") }
             let conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))

@@ -61,8 +61,8 @@ extension Runtime {
                 }
             }.joined(separator: " ")
         }
-        for (name, level) in [("debug", Logger.Level.debug), ("info", .info), ("warn", .warning), ("error", .error)] {
-            lua.setField("log", name) { [unowned self] call in
+        for (decl, level) in [(API.Log.debug, Logger.Level.debug), (API.Log.info, .info), (API.Log.warn, .warning), (API.Log.error, .error)] {
+            lua.define(decl) { [unowned self] call in
                 self.log(level, logText(call.args))
                 return []
             }
@@ -70,11 +70,11 @@ extension Runtime {
 
         // log.console("stdout"|"stderr"): where console log lines go (PolarDB Stack reads stdout)
         // log.file(...): the manager log only, for what the runbook also prints for reading
-        lua.setField("log", "file") { [unowned self] call in
+        lua.define(API.Log.file) { [unowned self] call in
             self.sink.emit(level: .info, where: self.whereInLua(), message: logText(call.args), console: false)
             return []
         }
-        lua.setField("log", "console") { [unowned self] call in
+        lua.define(API.Log.console) { [unowned self] call in
             let stream = try call.string(1, "stream")
             guard stream == "stdout" || stream == "stderr" else {
                 throw HostError.usage("log.console: stream must be \"stdout\" or \"stderr\", got '\(stream)'")
@@ -82,12 +82,12 @@ extension Runtime {
             self.sink.consoleIsStdout = stream == "stdout"
             return []
         }
-        lua.setField("polarrun", "secret") { [unowned self] call in
+        lua.define(API.Polarrun.secret) { [unowned self] call in
             let s = try call.string(1, "value")
             self.secrets.add(s)
             return [.string(s)]
         }
-        lua.setField("proc", "env") { [unowned self] call in
+        lua.define(API.Proc.env) { [unowned self] call in
             let name = try call.string(1, "name")
             // Foundation turns invalid UTF-8 into U+FFFD, so distinct values (role names the
             // Stack sends) would collide: such a variable is refused, not repaired
@@ -96,7 +96,7 @@ extension Runtime {
             }
             return [.optional(self.options.environment[name])]
         }
-        lua.setField("polarrun", "sleep") { [unowned self] call in
+        lua.define(API.Polarrun.sleep) { [unowned self] call in
             let secs = try call.number(1, "seconds")
             guard secs >= 0 else { throw HostError.usage("polarrun.sleep: seconds must be >= 0") }
             let end = sl_monotonic() + secs
@@ -115,18 +115,18 @@ extension Runtime {
             }
             return []
         }
-        lua.setField("proc", "trap_termination") { _ in
+        lua.define(API.Proc.trapTermination) { _ in
             sl_set_signal_trapped(1)
             return []
         }
-        lua.setField("proc", "terminating") { _ in [.bool(sl_signal_received() != 0)] }
-        lua.setField("polarrun", "now") { _ in [.number(Date().timeIntervalSince1970)] }
+        lua.define(API.Proc.terminating) { _ in [.bool(sl_signal_received() != 0)] }
+        lua.define(API.Polarrun.now) { _ in [.number(Date().timeIntervalSince1970)] }
 
         installParams()
-        lua.setField("polarrun", "runbook_dir") { [unowned self] _ in
+        lua.define(API.Polarrun.runbookDir) { [unowned self] _ in
             [.optional(self.runbook.map { ($0.path as NSString).deletingLastPathComponent })]
         }
-        lua.setField("polarrun", "call") { [unowned self] call in
+        lua.define(API.Polarrun.call) { [unowned self] call in
             try self.callRunbook(call)
         }
     }
@@ -143,7 +143,7 @@ extension Runtime {
             }
         }
         lua.setField("polarrun", "params", value: .table(raw))
-        lua.setField("polarrun", "inputs") { [unowned self] call in
+        lua.define(API.Polarrun.inputs) { [unowned self] call in
             let spec = try call.table(1, "input declarations")
             let current = try self.lua.field("polarrun", "params")
             let given = current.tableValue ?? LuaTable()

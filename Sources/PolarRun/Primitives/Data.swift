@@ -4,17 +4,16 @@ import Yams
 /// json_encode, json_decode, yaml_load.
 extension Runtime {
     func installData() {
-        lua.setField("json", "encode") { call in
+        lua.define(API.Json.encode) { call in
             let opts = Options(try call.optTable(2, "options"), context: "json_encode")
-            try opts.allow(["pretty"])
             return [.string(try JSON.encode(call[1], pretty: try opts.bool("pretty") ?? false))]
         }
-        lua.setField("json", "decode") { [unowned self] call in
+        lua.define(API.Json.decode) { [unowned self] call in
             let v = try JSON.decode(try call.string(1, "JSON text"))
             self.secrets.collect(from: v)
             return [v]
         }
-        lua.setField("yaml", "load") { [unowned self] call in
+        lua.define(API.Yaml.load) { [unowned self] call in
             let text = try call.string(1, "YAML text")
             let name = try call.optString(2, "source name") ?? "YAML"
             let v = try YAML.load(text, source: name)

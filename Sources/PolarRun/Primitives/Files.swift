@@ -4,16 +4,15 @@ import LuaShim
 /// fs.* file helpers, lock_file / unlock_file (instance lock markers) and flock (mutual exclusion).
 extension Runtime {
     func installFiles() {
-        lua.setField("fs", "read") { [unowned self] call in
+        lua.define(API.Fs.read) { [unowned self] call in
             let path = try call.string(1, "path")
             guard let bytes = try self.readFile(path) else { return [.nil, .string("no such file: \(path)")] }
             return [.string(String(decoding: bytes, as: UTF8.self))]
         }
-        lua.setField("fs", "write") { [unowned self] call in
+        lua.define(API.Fs.write) { [unowned self] call in
             let path = try call.string(1, "path")
             let text = try call.string(2, "content")
             let o = Options(try call.optTable(3, "options"), context: "fs.write")
-            try o.allow(["mode", "owner"])
             let mode = try o.string("mode").map { try parseMode($0) }
             let owner = try o.string("owner").map { try lookupUser($0) }.map { ($0.uid, $0.gid) }
             if let view = self.recorder?.files {
@@ -28,7 +27,7 @@ extension Runtime {
         // (no temporary file, no truncation, no new blocks), then fsyncs. `content` must be exactly
         // the file's size — pad it. For files that must change when the file system is full
         // (the pre-sized include file of lock_disk_full); not atomic: keep such files small.
-        lua.setField("fs", "write_in_place") { [unowned self] call in
+        lua.define(API.Fs.writeInPlace) { [unowned self] call in
             let path = try call.string(1, "path")
             let bytes = Array(try call.string(2, "content").utf8)
             if let view = self.recorder?.files {
@@ -59,20 +58,19 @@ extension Runtime {
             guard fsync(fd) == 0 else { throw HostError.io("cannot fsync \(path): \(errnoText())") }
             return []
         }
-        lua.setField("fs", "exists") { [unowned self] call in
+        lua.define(API.Fs.exists) { [unowned self] call in
             [.bool(self.fileExists(try call.string(1, "path")))]
         }
-        lua.setField("fs", "is_dir") { [unowned self] call in
+        lua.define(API.Fs.isDir) { [unowned self] call in
             let path = try call.string(1, "path")
             if let view = self.recorder?.files { return [.bool(view.isDirectory(path))] }
             var isDir: ObjCBool = false
             let e = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
             return [.bool(e && isDir.boolValue)]
         }
-        lua.setField("fs", "remove") { [unowned self] call in
+        lua.define(API.Fs.remove) { [unowned self] call in
             let path = try call.string(1, "path")
             let o = Options(try call.optTable(2, "options"), context: "fs.remove")
-            try o.allow(["recursive"])
             if let view = self.recorder?.files {
                 if case .directory = view.entry(path), try o.bool("recursive") != true {
                     throw HostError.usage("fs.remove: \(path) is a directory; pass {recursive=true}")
@@ -95,10 +93,9 @@ extension Runtime {
             AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
             return [.bool(true)]
         }
-        lua.setField("fs", "mkdir") { [unowned self] call in
+        lua.define(API.Fs.mkdir) { [unowned self] call in
             let path = try call.string(1, "path")
             let o = Options(try call.optTable(2, "options"), context: "fs.mkdir")
-            try o.allow(["mode", "owner"])
             if let view = self.recorder?.files {
                 if !view.isDirectory(path) { self.log(.info, "[dry-run] would create directory \(path)") }
                 try view.mkdir(path)
@@ -113,7 +110,7 @@ extension Runtime {
             }
             return []
         }
-        lua.setField("fs", "symlink") { [unowned self] call in
+        lua.define(API.Fs.symlink) { [unowned self] call in
             let target = try call.string(1, "target")
             let link = try call.string(2, "link path")
             if let view = self.recorder?.files {
@@ -142,7 +139,7 @@ extension Runtime {
             guard rename(tmp, link) == 0 else { unlink(tmp); throw HostError.io("cannot create symlink \(link): \(errnoText())") }
             return [.bool(true)]
         }
-        lua.setField("fs", "copy") { [unowned self] call in
+        lua.define(API.Fs.copy) { [unowned self] call in
             let from = try call.string(1, "source")
             let to = try call.string(2, "destination")
             if let view = self.recorder?.files {
@@ -153,7 +150,7 @@ extension Runtime {
             try copyTree(from, to)
             return []
         }
-        lua.setField("fs", "list") { [unowned self] call in
+        lua.define(API.Fs.list) { [unowned self] call in
             let path = try call.string(1, "directory")
             if let view = self.recorder?.files {
                 guard let names = view.list(path) else { throw HostError.io("cannot list \(path): no such directory or no access") }
@@ -165,7 +162,7 @@ extension Runtime {
                 throw HostError.io("cannot list \(path): no such directory or no access")
             }
         }
-        lua.setField("fs", "stat") { [unowned self] call in
+        lua.define(API.Fs.stat) { [unowned self] call in
             let path = try call.string(1, "path")
             if let view = self.recorder?.files, view.covers(path) {
                 // the overlay changed it: what a stat would say after the writes
@@ -195,13 +192,13 @@ extension Runtime {
                              "uid": .int(Int64(st.st_uid)), "gid": .int(Int64(st.st_gid)),
                              "mtime": .number(Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)])]
         }
-        lua.setField("fs", "free_bytes") { call in
+        lua.define(API.Fs.freeBytes) { call in
             let path = try call.string(1, "path")
             var s = statvfs()
             guard statvfs(path, &s) == 0 else { throw HostError.io("cannot stat file system of \(path): \(errnoText())") }
             return [.int(Int64(s.f_bavail) * Int64(s.f_frsize))]
         }
-        lua.setField("fs", "temp_dir") { [unowned self] call in
+        lua.define(API.Fs.tempDir) { [unowned self] call in
             let prefix = try call.optString(1, "prefix") ?? "polarrun"
             if let view = self.recorder?.files {
                 // a scratch directory in the overlay only: a dry run leaves nothing behind in /tmp
@@ -215,7 +212,7 @@ extension Runtime {
             return [.string(String(cString: p))]
         }
 
-        lua.setGlobal("lock_file") { [unowned self] call in
+        lua.define(API.Fs.lockFile) { [unowned self] call in
             let path = try call.string(1, "path")
             let content = try call.optString(2, "content") ?? "locked by polarrun run \(self.runID) at \(Date())\n"
             if self.fileExists(path) { self.log(.info, "lock file \(path) already present"); return [.bool(false)] }
@@ -228,7 +225,7 @@ extension Runtime {
             self.log(.info, "created lock file \(path)")
             return [.bool(true)]
         }
-        lua.setField("fs", "unlock_file") { [unowned self] call in
+        lua.define(API.Fs.unlockFile) { [unowned self] call in
             let path = try call.string(1, "path")
             guard self.fileExists(path) else { return [.bool(false)] }
             if let view = self.recorder?.files {
@@ -241,10 +238,9 @@ extension Runtime {
             self.log(.info, "removed lock file \(path)")
             return [.bool(true)]
         }
-        lua.setField("fs", "flock") { [unowned self] call in
+        lua.define(API.Fs.flock) { [unowned self] call in
             let path = try call.string(1, "lock path")
             let o = Options(try call.optTable(2, "options"), context: "flock")
-            try o.allow(["timeout", "shared"])
             let timeout = try o.double("timeout") ?? 600
             let lock = try self.acquireLock(path: path, shared: try o.bool("shared") ?? false, timeout: timeout,
                                             onWait: { self.log(.info, "waiting for lock \(path) (held by another run)") })

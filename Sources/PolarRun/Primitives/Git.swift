@@ -3,10 +3,9 @@ import Foundation
 /// git_clone(url, {branch=, depth=, dest=, submodules=, mirror=}).
 extension Runtime {
     func installGit() {
-        lua.setGlobal("git_clone") { [unowned self] call in
+        lua.define(API.Git.clone) { [unowned self] call in
             let url = try call.string(1, "repository URL")
             let o = Options(try call.optTable(2, "options"), context: "git_clone")
-            try o.allow(["branch", "depth", "dest", "submodules", "mirror", "timeout"])
             guard let dest = try o.string("dest") else { throw HostError.usage("git_clone: option 'dest' (the directory to clone into) is required") }
             let branch = try o.string("branch")
             if let b = branch, b.hasPrefix("-") || b.isEmpty { throw HostError.usage("git_clone: invalid branch name '\(b)'") }

@@ -15,10 +15,8 @@ extension Runtime {
                                       "invalid reference"]
 
     func installImages() {
-        lua.setGlobal("docker_build") { [unowned self] call in
+        lua.define(API.Images.build) { [unowned self] call in
             let o = Options(try call.table(1, "build options"), context: "docker_build")
-            try o.allow(["tag", "dockerfile", "context", "build_args", "labels", "network", "prefix", "timeout", "pull",
-                         "no_cache", "wait", "since", "progress", "quiet"])
             guard let tag = try o.string("tag"), !tag.isEmpty else { throw HostError.usage("docker_build: option 'tag' is required") }
             guard let context = try o.string("context") else { throw HostError.usage("docker_build: option 'context' is required") }
             let dockerfile = try o.string("dockerfile") ?? (context as NSString).appendingPathComponent("Dockerfile")
@@ -63,10 +61,9 @@ extension Runtime {
             try self.startChild(child, spec)
             return try self.settle(child, wait: wait) { r in [.record(["image": r["image"], "id": r["id"]])] }
         }
-        lua.setGlobal("push") { [unowned self] call in
+        lua.define(API.Images.push) { [unowned self] call in
             let image = try call.string(1, "image")
             let o = Options(try call.optTable(2, "options"), context: "push")
-            try o.allow(["retries", "backoff", "timeout", "prefix", "wait", "since", "progress", "quiet"])
             let retries = try o.int("retries") ?? 4
             var backoff = try o.double("backoff") ?? 1
             let wait = try o.bool("wait") ?? true

@@ -18,10 +18,9 @@ import Logging
 /// A handle that is closed or collected while its child runs kills the child.
 extension Runtime {
     func installParallel() {
-        lua.setField("proc", "spawn") { [unowned self] call in
+        lua.define(API.Proc.spawn) { [unowned self] call in
             let argv = try argvList(call, "spawn")
             let o = Options(try call.optTable(2, "options"), context: "spawn")
-            try o.allow(["cwd", "env", "timeout", "prefix", "since", "readonly", "quiet", "capture", "log_output", "progress"])
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.timeout = try o.double("timeout")
@@ -43,7 +42,7 @@ extension Runtime {
             if let state = child.progress, let label = prefix { self.sink.board?.begin(label, state: state) }
             return [.object(child)]
         }
-        lua.setField("proc", "wait_any") { [unowned self] call in
+        lua.define(API.Proc.waitAny) { [unowned self] call in
             guard call[1].tableValue != nil else { throw HostError.usage("proc.wait_any: argument #1 must be a list of process handles") }
             let handles = try ChildProcess.handles(in: call, index: 1)
             guard !handles.isEmpty else { throw HostError.usage("proc.wait_any: the list of process handles is empty") }

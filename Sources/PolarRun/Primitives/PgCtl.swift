@@ -5,19 +5,17 @@ extension Runtime {
     static let pgCtlActions: Set<String> = ["start", "stop", "restart", "reload", "promote", "status"]
 
     func installPgCtl() {
-        lua.setField("pg_ctl", "bin") { [unowned self] call in
+        lua.define(API.PgCtl.bin) { [unowned self] call in
             let name = try call.string(1, "program")
             let o = Options(try call.optTable(2, "options"), context: "pg_bin")
-            try o.allow(["bindir"])
             return [.string(try self.pgBinary(name, bindir: try o.string("bindir")))]
         }
-        lua.setCallable("pg_ctl") { [unowned self] call in
+        lua.define(API.PgCtl.call) { [unowned self] call in
             let action = try call.string(1, "action")
             guard Runtime.pgCtlActions.contains(action) else {
                 throw HostError.usage("pg_ctl: unknown action '\(action)' (one of: \(Runtime.pgCtlActions.sorted().joined(separator: ", ")))")
             }
             let o = Options(try call.optTable(2, "options"), context: "pg_ctl")
-            try o.allow(["pgdata", "bindir", "user", "mode", "timeout", "wait", "logfile", "options"])
             return [try self.pgCtl(action, o)]
         }
     }

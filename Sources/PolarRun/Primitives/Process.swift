@@ -4,10 +4,9 @@ import LuaShim
 /// run(argv, opts): a subprocess from an argv list.
 extension Runtime {
     func installProcess() {
-        lua.setField("proc", "run") { [unowned self] call in
+        lua.define(API.Proc.run) { [unowned self] call in
             let argv = try argvList(call, "run")
             let o = Options(try call.optTable(2, "options"), context: "run")
-            try o.allow(["cwd", "env", "stdin", "timeout", "user", "check", "stream", "readonly", "clear_env", "quiet", "forward_signals"])
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.stdin = try o.string("stdin")

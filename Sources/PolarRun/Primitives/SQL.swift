@@ -3,25 +3,20 @@ import Foundation
 
 /// sql(query, params, opts), connect(opts), quote_ident, quote_literal.
 extension Runtime {
-    static let connectionKeys: Set<String> = ["host", "port", "user", "dbname", "password", "connect_timeout",
-                                              "application_name", "sslmode", "options"]
-
     func installSQL() {
-        lua.setCallable("sql") { [unowned self] call in
+        lua.define(API.Sql.call) { [unowned self] call in
             let query = try call.string(1, "query")
             let params = try sqlParams(call[2])
             let o = Options(try call.optTable(3, "options"), context: "sql")
-            try o.allow(Runtime.connectionKeys.union(["timeout"]))
             let conn = try self.connection(o)
             return [try self.execute(conn, query, params, timeout: try o.double("timeout"))]
         }
-        lua.setField("sql", "connect") { [unowned self] call in
+        lua.define(API.Sql.connect) { [unowned self] call in
             let o = Options(try call.optTable(1, "options"), context: "connect")
-            try o.allow(Runtime.connectionKeys)
             return [.object(try self.openConnection(o))]
         }
-        lua.setField("sql", "quote_ident") { call in [.string(quoteIdent(try call.string(1, "identifier")))] }
-        lua.setField("sql", "quote_literal") { call in [.string(quoteLiteral(try call.string(1, "literal")))] }
+        lua.define(API.Sql.quoteIdent) { call in [.string(quoteIdent(try call.string(1, "identifier")))] }
+        lua.define(API.Sql.quoteLiteral) { call in [.string(quoteLiteral(try call.string(1, "literal")))] }
     }
 
     /// The connection parameters: options, then PG* environment, then the pod defaults

@@ -1,0 +1,63 @@
+/// The generated parts of docs/primitives.md (the reference: one section per primitive) and of
+/// .luacheckrc (the globals and their fields), both written by `polarrun --docs FILE`.
+extension API {
+    /// The reference in Markdown.
+    public static func markdownReference() -> String {
+        var out = "## Reference\n\nOne entry per primitive, generated from its declaration. Every call is checked against it before the primitive runs: a missing or mistyped argument, an extra one, or an unknown option is a `usage` error naming it (exit status 2).\n"
+        for section in sections {
+            out += "\n### \(section.title)\n"
+            if let ns = section.namespace {
+                out += "\n`\(ns.name)`: \(ns.summary).\n"
+                if !ns.values.isEmpty {
+                    out += "\n| value | type | |\n|---|---|---|\n"
+                    for v in ns.values { out += "| `\(ns.name).\(v.name)` | \(code(v.annotation)) | \(cell(v.doc)) |\n" }
+                }
+            }
+            for d in section.declarations { out += "\n" + entry(d) }
+        }
+        return out
+    }
+
+    private static func entry(_ d: Declaration) -> String {
+        var out = "#### `\(d.signature)`\n\n\(d.summary)\n"
+        if !d.args.isEmpty || d.rest != nil {
+            out += "\n| argument | type | |\n|---|---|---|\n"
+            for a in d.args {
+                out += "| `\(a.name)` | \(code(a.annotation ?? a.type.rawValue))\(a.optional ? ", optional" : "") | \(cell(a.doc)) |\n"
+            }
+            if let r = d.rest { out += "| `...` | \(code(r.annotation ?? r.type.rawValue)) | \(cell(r.doc)) |\n" }
+        }
+        for a in d.args {
+            guard let opts = a.options else { continue }
+            out += "\n| option of `\(a.name)` | type | |\n|---|---|---|\n"
+            for o in opts { out += "| `\(o.name)` | \(code(o.annotation ?? o.type.rawValue)) | \(cell(o.doc)) |\n" }
+        }
+        if !d.returns.isEmpty {
+            out += "\nReturns " + d.returns.map { r in "`\(r.annotation)`" + (r.doc.isEmpty ? "" : ": \(r.doc)") }.joined(separator: "; and ") + ".\n"
+        }
+        if !d.errors.isEmpty { out += "\nErrors: " + d.errors.joined(separator: "; ") + ".\n" }
+        if d.inPrelude { out += "\n(Written in Lua by the prelude.)\n" }
+        return out + "\n```lua\n\(d.example)\n```\n"
+    }
+
+    /// A type in a table cell: code, with `|` escaped so it does not split the cell (GFM).
+    private static func code(_ s: String) -> String { "`" + s.replacingOccurrences(of: "|", with: "\\|") + "`" }
+    private static func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+
+    /// `read_globals` for luacheck: each global, and each namespace's fields, so `fs.raed`
+    /// is reported before a run.
+    public static func luacheckGlobals() -> String {
+        var out = "read_globals = {\n"
+        for name in globals {
+            let fields = all.filter { !$0.callable && $0.namespace == name }.compactMap(\.field)
+                + (namespaces.first { $0.name == name }?.values.map(\.name) ?? [])
+            if fields.isEmpty { out += "  \(name) = {},\n"; continue }
+            let defs = fields.sorted().map { f in
+                // the inputs are the runbook's own: any field, and `polarrun.inputs` replaces the table
+                name == "polarrun" && f == "params" ? "params = {read_only = false, other_fields = true}" : "\(f) = {}"
+            }
+            out += "  \(name) = {fields = {\n" + defs.map { "    \($0),\n" }.joined() + "  }},\n"
+        }
+        return out + "}\n"
+    }
+}
