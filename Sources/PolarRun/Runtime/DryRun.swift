@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// What a `--dry-run` would have done. Reads run for real; writes land in `files` (an overlay
 /// the same run reads back, so dependent steps work); SQL that would change something,
@@ -38,7 +43,7 @@ public final class DryRun {
             switch (before, after) {
             case (.directory, .directory): return nil
             case (.file(let a, let ma), .file(let b, let mb)) where a == b:
-                return (path, String(format: "mode of %@: %04o -> %04o\n", path, ma, mb))
+                return (path, "mode of \(path): \(octal(ma)) -> \(octal(mb))\n")
             case (_, .file(let b, _)):
                 return (path, UnifiedDiff.diff(text(before), String(decoding: b, as: UTF8.self), path: path))
             case (.file(let a, _), .absent):
@@ -50,6 +55,11 @@ public final class DryRun {
             default: return (path, "replace \(path)\n")
             }
         }
+    }
+
+    private func octal(_ m: mode_t) -> String {
+        let digits = String(m, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
     private func describe(_ e: FileView.Entry) -> String {

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// SQL under `--dry-run`: a statement runs for real inside a read-only transaction that is
 /// rolled back, so reads return what they would; one the server refuses as a write (SQLSTATE
@@ -8,7 +13,7 @@ import Foundation
 /// replication slots, files): those are refused before they are sent.
 enum DryRunSQL {
     /// Functions with effects a read-only transaction does not stop (or undo).
-    static let sideEffectFunctions = try! NSRegularExpression(pattern: #"""
+    static let sideEffectFunctions = #"""
         \b(pg_reload_conf|pg_rotate_logfile\w*|pg_terminate_backend|pg_cancel_backend|pg_signal_backend|\
         pg_switch_wal|pg_switch_xlog|pg_create_restore_point|pg_promote|pg_wal_replay_pause|pg_wal_replay_resume|\
         pg_xlog_replay_pause|pg_xlog_replay_resume|pg_start_backup|pg_stop_backup|pg_backup_start|pg_backup_stop|\
@@ -18,8 +23,7 @@ enum DryRunSQL {
         pg_replication_origin_\w+|pg_stat_reset\w*|pg_notify|pg_file_write|pg_file_unlink|pg_file_rename|\
         pg_file_sync|lo_import|lo_export|dblink\w*|pg_advisory_lock\w*|pg_try_advisory_lock\w*|\
         pg_advisory_unlock\w*|pg_import_system_collations|pg_log_backend_memory_contexts)\s*\(
-        """#.replacingOccurrences(of: "\\\n", with: "").replacingOccurrences(of: "\n", with: ""),
-        options: [.caseInsensitive])
+        """#.replacingOccurrences(of: "\\\n", with: "").replacingOccurrences(of: "\n", with: "")
 
     /// Statements that act although a read-only transaction allows them.
     static let sideEffectStatements: Set<String> = ["checkpoint", "vacuum", "analyze", "analyse", "reindex", "cluster",
@@ -44,9 +48,9 @@ enum DryRunSQL {
     static func sideEffect(_ query: String) -> String? {
         let word = firstWord(query)
         if sideEffectStatements.contains(word) { return word.uppercased() + " acts outside a transaction" }
-        let range = NSRange(query.startIndex..., in: query)
-        if let m = sideEffectFunctions.firstMatch(in: query, range: range), let r = Range(m.range(at: 1), in: query) {
-            return "\(query[r]) acts outside a transaction"
+        if let r = query.range(of: sideEffectFunctions, options: [.regularExpression, .caseInsensitive]) {
+            let name = query[r].prefix(while: { $0.isLetter || $0.isNumber || $0 == "_" })
+            return "\(name) acts outside a transaction"
         }
         let lower = query.lowercased()
         if word == "copy", lower.range(of: #"\bto\s+(program\b|')"#, options: .regularExpression) != nil {

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The files as a dry run sees them: the disk, overlaid with what the run would have written.
 /// Writes go to the overlay only; reads consult the overlay first, so a step that depends on an
