@@ -54,12 +54,12 @@ public enum GeneratedFiles {
             if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
                 guard isDir.boolValue else { throw HostError.usage("--stubs \(dir): not a directory") }
             } else {
-                let parent = (dir as NSString).deletingLastPathComponent
+                let parent = parentDirectory(dir)
                 guard parent.isEmpty || FileManager.default.fileExists(atPath: parent, isDirectory: &isDir) && isDir.boolValue else {
                     throw HostError.usage("--stubs \(dir): neither it nor its parent directory exists")
                 }
             }
-            out.append(((dir as NSString).appendingPathComponent(API.stubsFileName), API.stubs()))
+            out.append(((dir.hasSuffix("/") ? dir : dir + "/") + API.stubsFileName, API.stubs()))
         }
         for file in docs {
             guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir), !isDir.boolValue else {
@@ -83,7 +83,7 @@ public enum GeneratedFiles {
                 report.append("\(path): up to date")
                 continue
             }
-            let dir = (path as NSString).deletingLastPathComponent
+            let dir = parentDirectory(path)
             if !dir.isEmpty && !FileManager.default.fileExists(atPath: dir) {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: nil)
             }
@@ -91,5 +91,13 @@ public enum GeneratedFiles {
             report.append("\(path): written")
         }
         return report
+    }
+
+    /// `a/b` of `a/b/c` ("" for a bare name; "/" stays "/").
+    static func parentDirectory(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "" }
+        return slash == p.startIndex ? "/" : String(p[..<slash])
     }
 }
