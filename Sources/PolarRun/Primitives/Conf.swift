@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// conf_set / conf_get on postgresql.conf-style files.
 extension Runtime {
@@ -58,6 +63,6 @@ extension Runtime {
 
 /// The lock that serializes writers of a conf file: a hidden file beside it.
 func lockPath(for path: String) -> String {
-    let dir = (path as NSString).deletingLastPathComponent
-    return (dir.isEmpty ? "." : dir) + "/." + (path as NSString).lastPathComponent + ".lock"
+    let dir = path.deletingLastPathComponent
+    return (dir.isEmpty ? "." : dir) + "/." + path.lastPathComponent + ".lock"
 }

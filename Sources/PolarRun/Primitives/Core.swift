@@ -1,5 +1,10 @@
 import CLua
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import Logging
 import LuaShim
 
@@ -38,7 +43,7 @@ extension Runtime {
         }
         lua.setGlobal("_polarrun_find_module") { [unowned self] call in
             let name = try call.string(1, "module name")
-            let near = self.runbook.map { ($0.path as NSString).deletingLastPathComponent }
+            let near = self.runbook.map { $0.path.deletingLastPathComponent }
             guard let path = self.searchPath.module(name, near: near) else {
                 throw HostError.usage("module '\(name)' not found in lib/ next to the runbook, POLARRUN_PATH or the bundled runbooks/lib")
             }
@@ -124,7 +129,7 @@ extension Runtime {
 
         installParams()
         lua.define(API.Polarrun.runbookDir) { [unowned self] _ in
-            [.optional(self.runbook.map { ($0.path as NSString).deletingLastPathComponent })]
+            [.optional(self.runbook.map { $0.path.deletingLastPathComponent })]
         }
         lua.define(API.Polarrun.call) { [unowned self] call in
             try self.callRunbook(call)

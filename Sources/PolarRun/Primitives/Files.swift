@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import LuaShim
 
 /// fs.* file helpers, lock_file / unlock_file (instance lock markers) and flock (mutual exclusion).
@@ -36,7 +41,7 @@ extension Runtime {
             if self.mutating("overwrite \(path) in place") { return [] }
             let fd = open(path, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { throw HostError.io("cannot open \(path): \(errnoText())") }
-            defer { Foundation.close(fd) }
+            defer { Glibc.close(fd) }
             var off = 0
             while off < bytes.count {
                 let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + off, bytes.count - off, off_t(off)) }
@@ -50,9 +55,9 @@ extension Runtime {
             [.bool(FileManager.default.fileExists(atPath: try call.string(1, "path")))]
         }
         lua.define(API.Fs.isDir) { call in
-            var isDir: ObjCBool = false
+            var isDir = false
             let e = FileManager.default.fileExists(atPath: try call.string(1, "path"), isDirectory: &isDir)
-            return [.bool(e && isDir.boolValue)]
+            return [.bool(e && isDir)]
         }
         lua.define(API.Fs.remove) { [unowned self] call in
             let path = try call.string(1, "path")
@@ -69,7 +74,7 @@ extension Runtime {
             } else if unlink(path) != 0 {
                 throw HostError.io("cannot remove \(path): \(errnoText())")
             }
-            AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
+            AtomicFile.syncDirectory(path.deletingLastPathComponent)
             return [.bool(true)]
         }
         lua.define(API.Fs.mkdir) { [unowned self] call in
@@ -162,7 +167,7 @@ extension Runtime {
             guard FileManager.default.fileExists(atPath: path) else { return [.bool(false)] }
             if self.mutating("remove lock file \(path)") { return [.bool(true)] }
             guard unlink(path) == 0 else { throw HostError.io("cannot remove lock file \(path): \(errnoText())") }
-            AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
+            AtomicFile.syncDirectory(path.deletingLastPathComponent)
             self.log(.info, "removed lock file \(path)")
             return [.bool(true)]
         }
@@ -204,12 +209,12 @@ func parseMode(_ s: String) throws -> mode_t {
 /// Copies a file or a directory tree (symlinks copied as links).
 func copyTree(_ from: String, _ to: String) throws {
     let fm = FileManager.default
-    var isDir: ObjCBool = false
+    var isDir = false
     guard fm.fileExists(atPath: from, isDirectory: &isDir) else { throw HostError.io("cannot copy \(from): no such file") }
-    if isDir.boolValue {
+    if isDir {
         try fm.createDirectory(atPath: to, withIntermediateDirectories: true)
         for name in try fm.contentsOfDirectory(atPath: from) {
-            try copyTree((from as NSString).appendingPathComponent(name), (to as NSString).appendingPathComponent(name))
+            try copyTree(from.appendingPathComponent(name), to.appendingPathComponent(name))
         }
         return
     }
@@ -249,17 +254,17 @@ public final class FileLock: HostObject {
             usleep(50_000)
             if flock(fd, op | LOCK_NB) == 0 { return FileLock(path: path, fd: fd) }
             if sl_signal_received() != 0 && sl_signal_trapped() == 0 {
-                Foundation.close(fd)
+                Glibc.close(fd)
                 throw HostError("terminated", "stopped waiting for the lock on \(path): polarrun received SIG\(signalName(sl_signal_received()))")
             }
         }
-        Foundation.close(fd)
+        Glibc.close(fd)
         throw HostError("lock", "could not lock \(path) within \(Int(timeout))s: another polarrun run holds it")
     }
 
     public static func methods() -> [String: HostFunction] { [:] }
 
     public func close() {
-        if fd >= 0 { Foundation.close(fd); fd = -1 }
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
     }
 }

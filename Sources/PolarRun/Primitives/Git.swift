@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// git_clone(url, {branch=, depth=, dest=, submodules=, mirror=}).
 extension Runtime {
@@ -68,12 +73,12 @@ extension Runtime {
     /// A bare mirror of `url` kept at `mirror`: created once, then fetched.
     func updateMirror(url: String, mirror: String, timeout: Double) throws {
         var spec: ProcessSpec
-        if FileManager.default.fileExists(atPath: (mirror as NSString).appendingPathComponent("HEAD")) {
+        if FileManager.default.fileExists(atPath: mirror.appendingPathComponent("HEAD")) {
             log(.info, "fetching \(url) into mirror \(mirror)")
             spec = ProcessSpec(["git", "-C", mirror, "fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
         } else {
             log(.info, "creating mirror of \(url) at \(mirror)")
-            try FileManager.default.createDirectory(atPath: (mirror as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: mirror.deletingLastPathComponent, withIntermediateDirectories: true)
             spec = ProcessSpec(["git", "clone", "--quiet", "--mirror", "--", url, mirror])
         }
         spec.timeout = timeout

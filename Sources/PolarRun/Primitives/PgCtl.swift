@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// pg_ctl(action, opts) and pg_bin(name): the engine's own tools, run as the database OS user.
 extension Runtime {

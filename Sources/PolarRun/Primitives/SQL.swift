@@ -1,5 +1,10 @@
 import CLibPQ
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// sql(query, params, opts), connect(opts), quote_ident, quote_literal.
 extension Runtime {

@@ -1,5 +1,10 @@
 import CLua
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import Logging
 import LuaShim
 
