@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import PolarRun
 
 /// One run of the command line, as plain values: what `PolarRunCommand` parses, and what
@@ -120,7 +125,7 @@ struct Invocation {
             let path = SearchPath(environment: options.environment)
             let found = path.list()
             if found.isEmpty {
-                FileHandle.standardError.write(Data("polarrun: no runbooks found; \(path.whereLooked). \(SearchPath.howToSet)\n".utf8))
+                Stdio.err("polarrun: no runbooks found; \(path.whereLooked). \(SearchPath.howToSet)\n")
                 return 1
             }
             for rb in found {
@@ -131,13 +136,23 @@ struct Invocation {
         do {
             let runtime = try Runtime(options: options)
             let rb = try runtime.searchPath.resolve(runbook!)
-            let outcome = runtime.finish(runtime.run(rb))
+            var outcome = runtime.finish(runtime.run(rb))
+            if let recorder = runtime.recorder, !describe {
+                // the dry run's report: in the --json document, else after the run on stdout
+                // (stderr when the run failed, beside the error)
+                if json && outcome.failure == nil {
+                    outcome.result = DryRunReport.merge(recorder, into: outcome.result)
+                } else {
+                    runtime.sink.console(runtime.secrets.mask(recorder.report()), toStdout: outcome.failure == nil)
+                }
+                runtime.sink.emit(level: .info, where: rb.name, message: recorder.summary(files: recorder.fileChanges().count), console: false)
+            }
             if let f = outcome.failure {
                 var text = "polarrun: \(f.message)\n"
                 // a traceback helps with a runbook's own bug (a Lua error); a failure a primitive
                 // reported (SQL, process, lock …) already names its line, so it gets one on --verbose
                 if !f.traceback.isEmpty && (verbose || (f.kind == "runtime" && !logStdout)) { text += f.traceback + "\n" }
-                FileHandle.standardError.write(Data(text.utf8))
+                Stdio.err(text)
             } else if describe, case .string(let s) = outcome.result {
                 print(s)
             } else if json {
@@ -145,7 +160,7 @@ struct Invocation {
             }
             return outcome.exitCode
         } catch let e as HostError {
-            FileHandle.standardError.write(Data("polarrun: \(e.message)\n".utf8))
+            Stdio.err("polarrun: \(e.message)\n")
             return e.kind == "usage" ? 2 : 1
         }
     }
@@ -156,10 +171,10 @@ struct Invocation {
             for line in try GeneratedFiles.write(stubsDir: stubs, docs: docs) { print(line) }
             return 0
         } catch let e as HostError {
-            FileHandle.standardError.write(Data("polarrun: \(e.message)\n".utf8))
+            Stdio.err("polarrun: \(e.message)\n")
             return e.kind == "usage" ? 2 : 1
         } catch {
-            FileHandle.standardError.write(Data("polarrun: \(error)\n".utf8))
+            Stdio.err("polarrun: \(error)\n")
             return 1
         }
     }

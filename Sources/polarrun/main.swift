@@ -1,5 +1,10 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import Logging
 import PolarRun
 
@@ -111,7 +116,7 @@ func commandLineArguments() -> [String] {
     for i in 1..<Int(CommandLine.argc) {
         guard let p = CommandLine.unsafeArgv[i], String(validatingCString: p) == nil else { continue }
         let shown = String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)), as: UTF8.self)
-        FileHandle.standardError.write(Data("polarrun: argument \(i) is not valid UTF-8: \(shown.prefix(80))\n".utf8))
+        Stdio.err("polarrun: argument \(i) is not valid UTF-8: \(shown.prefix(80))\n")
         exit(2)
     }
     var args = Array(CommandLine.arguments.dropFirst())
@@ -141,6 +146,6 @@ do {
     if code == .success {
         PolarRunCommand.exit(withError: error)
     }
-    FileHandle.standardError.write(Data((PolarRunCommand.fullMessage(for: error) + "\n").utf8))
+    Stdio.err((PolarRunCommand.fullMessage(for: error) + "\n"))
     exit(code == .validationFailure ? 2 : code.rawValue)
 }

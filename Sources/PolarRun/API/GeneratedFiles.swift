@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// `polarrun --stubs DIR` and `polarrun --docs FILE`: files (or marked blocks of files) that
 /// are generated from the declarations. Every target is checked before anything is written,
@@ -48,21 +53,21 @@ public enum GeneratedFiles {
     /// first bad target, before anything is written.
     public static func plan(stubsDir: String?, docs: [String]) throws -> [(path: String, content: String)] {
         var out: [(String, String)] = []
-        var isDir: ObjCBool = false
+        var isDir = false
         if let dir = stubsDir {
             if dir.isEmpty { throw HostError.usage("--stubs: give a directory") }
             if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
-                guard isDir.boolValue else { throw HostError.usage("--stubs \(dir): not a directory") }
+                guard isDir else { throw HostError.usage("--stubs \(dir): not a directory") }
             } else {
-                let parent = (dir as NSString).deletingLastPathComponent
-                guard parent.isEmpty || FileManager.default.fileExists(atPath: parent, isDirectory: &isDir) && isDir.boolValue else {
+                let parent = dir.deletingLastPathComponent
+                guard parent.isEmpty || FileManager.default.fileExists(atPath: parent, isDirectory: &isDir) && isDir else {
                     throw HostError.usage("--stubs \(dir): neither it nor its parent directory exists")
                 }
             }
-            out.append(((dir as NSString).appendingPathComponent(API.stubsFileName), API.stubs()))
+            out.append((dir.appendingPathComponent(API.stubsFileName), API.stubs()))
         }
         for file in docs {
-            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir), !isDir.boolValue else {
+            guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir), !isDir else {
                 throw HostError.usage("--docs \(file): no such file (--docs regenerates the marked blocks of an existing file)")
             }
             guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
@@ -83,7 +88,7 @@ public enum GeneratedFiles {
                 report.append("\(path): up to date")
                 continue
             }
-            let dir = (path as NSString).deletingLastPathComponent
+            let dir = path.deletingLastPathComponent
             if !dir.isEmpty && !FileManager.default.fileExists(atPath: dir) {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: nil)
             }

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// proc.user(name) / proc.group(name): the system's account database (getpwnam_r / getgrnam_r,
 /// so NSS sources count, not only /etc/passwd), read-only.

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// conf_set, conf.get, conf.unquote and conf.lock on postgresql.conf-style files.
 extension Runtime {
@@ -31,7 +36,7 @@ extension Runtime {
                                        onWait: { self.log(.info, "waiting for the lock on \(path)") })
                 : nil
             defer { lock?.close() }
-            guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf_set: \(path) does not exist") }
+            guard let bytes = try self.readFile(path) else { throw HostError.io("conf_set: \(path) does not exist") }
             var conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))
             var changed: [String] = []
             for (name, value) in edits {
@@ -39,15 +44,20 @@ extension Runtime {
                 if did { changed.append(name) }
             }
             if !changed.isEmpty {
-                if self.mutating("set \(changed.joined(separator: ", ")) in \(path)") { return [.list(changed)] }
+                let what = changed.map { n in "\(n) = \(conf.rawValue(n) ?? "(removed)")" }.joined(separator: ", ")
+                if let view = self.recorder?.files {
+                    try view.write(path, Array(conf.text.utf8), mode: nil)
+                    self.log(.info, "[dry-run] conf_set \(path) would set: \(what)")
+                    return [.list(changed)]
+                }
                 try AtomicFile.write(conf.text, to: path)
-                self.log(.info, "conf_set \(path): \(changed.map { n in "\(n) = \(conf.rawValue(n) ?? "(removed)")" }.joined(separator: ", "))")
+                self.log(.info, "conf_set \(path): \(what)")
             }
             return [.list(changed)]
         }
-        lua.define(API.Conf.get) { call in
+        lua.define(API.Conf.get) { [unowned self] call in
             let path = try call.string(1, "file")
-            guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf.get: \(path) does not exist") }
+            guard let bytes = try self.readFile(path) else { throw HostError.io("conf.get: \(path) does not exist") }
             let conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))
             if call[2].isNil {
                 var t = LuaTable()
@@ -89,6 +99,6 @@ final class WeakFileLock {
 
 /// The lock that serializes writers of a conf file: a hidden file beside it.
 func lockPath(for path: String) -> String {
-    let dir = (path as NSString).deletingLastPathComponent
-    return (dir.isEmpty ? "." : dir) + "/." + (path as NSString).lastPathComponent + ".lock"
+    let dir = path.deletingLastPathComponent
+    return (dir.isEmpty ? "." : dir) + "/." + path.lastPathComponent + ".lock"
 }

@@ -1,5 +1,10 @@
 import CLua
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import Logging
 import LuaShim
 
@@ -40,7 +45,7 @@ extension Runtime {
         }
         lua.setGlobal("_polarrun_find_module") { [unowned self] call in
             let name = try call.string(1, "module name")
-            let near = self.runbook.map { ($0.path as NSString).deletingLastPathComponent }
+            let near = self.runbook.map { $0.path.deletingLastPathComponent }
             guard let path = self.searchPath.module(name, near: near) else {
                 throw HostError.usage("module '\(name)' not found in lib/ next to the runbook, POLARRUN_PATH or the bundled runbooks/lib")
             }
@@ -126,7 +131,7 @@ extension Runtime {
 
         installParams()
         lua.define(API.Polarrun.runbookDir) { [unowned self] _ in
-            [.optional(self.runbook.map { ($0.path as NSString).deletingLastPathComponent })]
+            [.optional(self.runbook.map { $0.path.deletingLastPathComponent })]
         }
         lua.define(API.Polarrun.call) { [unowned self] call in
             try self.callRunbook(call)
@@ -176,7 +181,7 @@ extension Runtime {
         opts.timeout = lua.deadlineRemaining < 1e8 ? max(0.001, lua.deadlineRemaining) : nil
         // the called runbook shares what is left of the cap, so nesting cannot multiply it
         if options.memoryLimit > 0 { opts.memoryLimit = max(1 << 20, options.memoryLimit - lua.memoryUsed) }
-        let child = try Runtime(options: opts, sink: sink, secrets: secrets)
+        let child = try Runtime(options: opts, sink: sink, secrets: secrets, recorder: recorder)
         let outcome = child.finish(child.run(rb))
         if let f = outcome.failure {
             if f.kind == "call_depth" { throw tooDeep }   // one message, not one prefix per level

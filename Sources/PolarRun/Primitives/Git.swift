@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// git_clone(url, {branch=, depth=, dest=, submodules=, mirror=}).
 extension Runtime {
@@ -17,7 +22,8 @@ extension Runtime {
             }
             let depth = try o.int("depth")
             let timeout = try o.double("timeout") ?? 1800
-            if FileManager.default.fileExists(atPath: dest), !((try? FileManager.default.contentsOfDirectory(atPath: dest))?.isEmpty ?? true) {
+            let destEntries = self.recorder.map { $0.files.list(dest) } ?? (try? FileManager.default.contentsOfDirectory(atPath: dest))
+            if self.fileExists(dest), !(destEntries?.isEmpty ?? true) {
                 throw HostError.usage("git_clone: destination \(dest) exists and is not empty")
             }
             var source = url
@@ -67,13 +73,14 @@ extension Runtime {
 
     /// A bare mirror of `url` kept at `mirror`: created once, then fetched.
     func updateMirror(url: String, mirror: String, timeout: Double) throws {
+        if mutating("update the mirror \(mirror) of \(url)") { return }
         var spec: ProcessSpec
-        if FileManager.default.fileExists(atPath: (mirror as NSString).appendingPathComponent("HEAD")) {
+        if FileManager.default.fileExists(atPath: mirror.appendingPathComponent("HEAD")) {
             log(.info, "fetching \(url) into mirror \(mirror)")
             spec = ProcessSpec(["git", "-C", mirror, "fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
         } else {
             log(.info, "creating mirror of \(url) at \(mirror)")
-            try FileManager.default.createDirectory(atPath: (mirror as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: mirror.deletingLastPathComponent, withIntermediateDirectories: true)
             spec = ProcessSpec(["git", "clone", "--quiet", "--mirror", "--", url, mirror])
         }
         spec.timeout = timeout

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// docker_build{...} and push(image, opts): the Docker CLI against DOCKER_HOST.
 ///
@@ -19,13 +24,13 @@ extension Runtime {
             let o = Options(try call.table(1, "build options"), context: "docker_build")
             guard let tag = try o.string("tag"), !tag.isEmpty else { throw HostError.usage("docker_build: option 'tag' is required") }
             guard let context = try o.string("context") else { throw HostError.usage("docker_build: option 'context' is required") }
-            let dockerfile = try o.string("dockerfile") ?? (context as NSString).appendingPathComponent("Dockerfile")
-            guard FileManager.default.fileExists(atPath: dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
-            guard FileManager.default.fileExists(atPath: context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
+            let dockerfile = try o.string("dockerfile") ?? context.appendingPathComponent("Dockerfile")
+            guard self.fileExists(dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
+            guard self.fileExists(context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
             let wait = try o.bool("wait") ?? true
             let quiet = try o.bool("quiet") ?? false
             let timeout = try o.double("timeout") ?? 7200
-            let iid = NSTemporaryDirectory() + "polarrun-iid-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            let iid = temporaryDirectory() + "polarrun-iid-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             var args = [try self.dockerCLI(), "build", "--network", try o.string("network") ?? "host",
                         "-f", dockerfile, "-t", tag, "--iidfile", iid]
             if try o.bool("pull") == true { args.append("--pull") }

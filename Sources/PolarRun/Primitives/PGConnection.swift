@@ -1,6 +1,11 @@
 import CLibPQ
 import CLua
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import LuaShim
 
 /// One libpq connection. Queries are sent asynchronously and waited for with poll(), so

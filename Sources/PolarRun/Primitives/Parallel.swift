@@ -1,5 +1,10 @@
 import CLua
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import LuaShim
 import Logging
 
@@ -158,7 +163,7 @@ final class ChildProcess: HostObject {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
         }
-        if p.input >= 0 { Foundation.close(p.input) }
+        if p.input >= 0 { Glibc.close(p.input) }
         timeout = spec.timeout
         startedAt = sl_now()
         ChildRegistry.insert(pid)
@@ -201,7 +206,7 @@ final class ChildProcess: HostObject {
     private func read(_ fd: Int32) {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let r = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress!, $0.count) }
+            let r = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
             if r > 0 {
                 deliver(chunk[0..<r], isErr: fd != outFD)
                 if r < chunk.count { return }
@@ -210,7 +215,7 @@ final class ChildProcess: HostObject {
             } else if r < 0 && errno == EAGAIN {
                 return
             } else {
-                Foundation.close(fd)
+                Glibc.close(fd)
                 fds.removeAll { $0 == fd }
                 return
             }
@@ -279,7 +284,7 @@ final class ChildProcess: HostObject {
         if status == nil { ChildMechanics.killIfOverdue(pid, terminatedAt: killedAt) }
         // done when reaped and its pipes are drained (or held open by grandchildren for 2 s)
         if status != nil && (fds.isEmpty || sl_now() - exitedAt! > 2) {
-            for fd in fds { Foundation.close(fd) }
+            for fd in fds { Glibc.close(fd) }
             fds = []
             flushLines()
             if let decide = onEnd {
@@ -391,7 +396,7 @@ final class ChildProcess: HostObject {
         }
         if status == nil { ChildMechanics.signal(pid, SIGKILL); waitpid(pid, &st, 0); status = ChildMechanics.exitStatus(st) }
         ChildRegistry.remove(pid)
-        for fd in fds { Foundation.close(fd) }
+        for fd in fds { Glibc.close(fd) }
         fds = []
         endedAt = sl_now()
     }

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// One declared input of a runbook: `name = {type=, required=, default=, secret=, enum=, desc=}`.
 public struct InputSpec {

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Live progress of long child processes on a terminal: one line per task (state, Dockerfile
 /// step, elapsed time, latest output line), redrawn in place instead of printing every line.
@@ -85,7 +90,7 @@ public final class ProgressBoard {
     func print(_ text: String, toStdout: Bool) {
         if toStdout {
             write(clear())
-            FileHandle.standardOutput.write(Data(text.utf8))
+            Stdio.out(text)
             write(render())
         } else {
             write(clear() + text + render())
@@ -124,6 +129,6 @@ public final class ProgressBoard {
     }
 
     private func write(_ s: String) {
-        FileHandle.standardError.write(Data(s.utf8))
+        Stdio.err(s)
     }
 }

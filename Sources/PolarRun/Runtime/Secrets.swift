@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The secrets of one run: declared `secret` inputs, values of password-like keys, and
 /// anything a runbook marks with `secret(value)`. Every text that leaves the process

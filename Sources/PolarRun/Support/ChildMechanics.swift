@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// What every child process needs, written once for `proc.run` (Subprocess) and `proc.spawn`
 /// (ChildProcess): splitting output into lines, stopping a child (SIGTERM to its process group,

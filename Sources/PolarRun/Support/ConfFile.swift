@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// A postgresql.conf-style file edited line by line: comments, blank lines and the order of
 /// settings are kept; a changed setting is rewritten in place with its trailing comment.

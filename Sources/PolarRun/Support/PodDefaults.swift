@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The pod's layout as PolarDB Stack sets it up — one copy, used by sql(), pg_ctl, the manager
 /// log and (as `polarrun.defaults`) by lib/instance.lua's inputs. Every value can be overridden

@@ -1,5 +1,10 @@
 import CSpawn
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import LuaShim
 
 /// What to run: an argv list (never a shell string) and how.
@@ -35,7 +40,7 @@ public struct ProcessResult {
 /// Children running now, so a signal to polarrun can take them down too. Locked: the host
 /// is single-threaded, but the test suite runs commands from several threads at once.
 struct ChildRegistry {
-    private static let lock = NSLock()
+    private static let lock = PosixLock()
     nonisolated(unsafe) private static var running = Set<pid_t>()
 
     static var pids: Set<pid_t> { lock.withLock { running } }
@@ -234,14 +239,14 @@ public enum Subprocess {
             if n <= 0 { if exitedAt != nil { break } else { continue } }
             for p in pfds where p.revents != 0 {
                 if p.fd == inputFD {
-                    let w = stdinBytes.withUnsafeBytes { Foundation.write(inputFD, $0.baseAddress! + stdinOff, stdinBytes.count - stdinOff) }
+                    let w = stdinBytes.withUnsafeBytes { Glibc.write(inputFD, $0.baseAddress! + stdinOff, stdinBytes.count - stdinOff) }
                     if w > 0 { stdinOff += w }
                     if w < 0 && errno != EAGAIN || stdinOff >= stdinBytes.count {
                         close(inputFD); inputFD = -1; stdinBytes = []
                     }
                     continue
                 }
-                let r = chunk.withUnsafeMutableBytes { Foundation.read(p.fd, $0.baseAddress!, $0.count) }
+                let r = chunk.withUnsafeMutableBytes { Glibc.read(p.fd, $0.baseAddress!, $0.count) }
                 if r > 0 {
                     let data = chunk[0..<r]
                     if p.fd == out { outBuf.append(contentsOf: data); deliver(data, false) }
