@@ -13,6 +13,10 @@ extension API {
                     for v in ns.values { out += "| `\(ns.name).\(v.name)` | \(code(v.annotation)) | \(cell(v.doc)) |\n" }
                 }
             }
+            if section.declarations.contains(where: { $0.receiver != nil }) {
+                out += "\nHandles are values with methods, called as `handle:method(...)`:\n\n"
+                for t in Handles.types { out += "- `\(t.label)` (`\(t.luaClass)`): \(t.summary)\n" }
+            }
             for d in section.declarations { out += "\n" + entry(d) }
         }
         return out
