@@ -112,7 +112,8 @@ function M.exempt_superusers(p)
     local ok, err = pcall(sql, "alter role " .. sql.quote_ident(r.rolname) .. " set default_transaction_read_only = off",
       {}, instance.conn(p))
     if ok then
-      log.info("superuser " .. r.rolname .. ": per-role default_transaction_read_only = off")
+      log.info((polarrun.dry_run and "would set for superuser " or "superuser ") .. r.rolname
+        .. ": per-role default_transaction_read_only = off")
       done[#done + 1] = r.rolname
     else
       log.warn("could not exempt superuser " .. r.rolname .. " from the lock: " .. tostring(err))

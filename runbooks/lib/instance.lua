@@ -135,6 +135,7 @@ end
 function M.reload(p, timeout)
   local before = sql("select extract(epoch from pg_conf_load_time())::float8 as t", {}, M.conn(p))[1].t
   sql("select pg_reload_conf()", {}, M.conn(p))
+  if polarrun.dry_run then log.info("would reload the configuration"); return end   -- nothing to wait for
   polarrun.wait_until(function()
     local c <close> = sql.connect(M.conn(p))
     return c:query("select extract(epoch from pg_conf_load_time())::float8 as t")[1].t > before

@@ -33,7 +33,7 @@ extension Runtime {
             let lock = try self.acquireLock(path: lockPath(for: path), shared: false, timeout: 60,
                                             onWait: { self.log(.info, "waiting for the lock on \(path)") })
             defer { lock.close() }
-            guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf_set: \(path) does not exist") }
+            guard let bytes = try self.readFile(path) else { throw HostError.io("conf_set: \(path) does not exist") }
             var conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))
             var changed: [String] = []
             for (name, value) in edits {
@@ -41,15 +41,20 @@ extension Runtime {
                 if did { changed.append(name) }
             }
             if !changed.isEmpty {
-                if self.mutating("set \(changed.joined(separator: ", ")) in \(path)") { return [.list(changed)] }
+                let what = changed.map { n in "\(n) = \(conf.rawValue(n) ?? "(removed)")" }.joined(separator: ", ")
+                if let view = self.recorder?.files {
+                    try view.write(path, Array(conf.text.utf8), mode: nil)
+                    self.log(.info, "[dry-run] conf_set \(path) would set: \(what)")
+                    return [.list(changed)]
+                }
                 try AtomicFile.write(conf.text, to: path)
-                self.log(.info, "conf_set \(path): \(changed.map { n in "\(n) = \(conf.rawValue(n) ?? "(removed)")" }.joined(separator: ", "))")
+                self.log(.info, "conf_set \(path): \(what)")
             }
             return [.list(changed)]
         }
-        lua.define(API.Conf.get) { call in
+        lua.define(API.Conf.get) { [unowned self] call in
             let path = try call.string(1, "file")
-            guard let bytes = try AtomicFile.read(path) else { throw HostError.io("conf.get: \(path) does not exist") }
+            guard let bytes = try self.readFile(path) else { throw HostError.io("conf.get: \(path) does not exist") }
             let conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))
             if call[2].isNil {
                 var t = LuaTable()

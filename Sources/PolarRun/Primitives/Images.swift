@@ -25,8 +25,8 @@ extension Runtime {
             guard let tag = try o.string("tag"), !tag.isEmpty else { throw HostError.usage("docker_build: option 'tag' is required") }
             guard let context = try o.string("context") else { throw HostError.usage("docker_build: option 'context' is required") }
             let dockerfile = try o.string("dockerfile") ?? context.appendingPathComponent("Dockerfile")
-            guard FileManager.default.fileExists(atPath: dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
-            guard FileManager.default.fileExists(atPath: context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
+            guard self.fileExists(dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
+            guard self.fileExists(context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
             let wait = try o.bool("wait") ?? true
             let quiet = try o.bool("quiet") ?? false
             let timeout = try o.double("timeout") ?? 7200

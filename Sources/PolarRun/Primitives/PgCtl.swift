@@ -71,12 +71,17 @@ extension Runtime {
             return s
         }
         let status = try runProcess(spec(["status", "-D", pgdata]), check: false, readonly: true, quiet: true)
-        let running = status.status == 0
+        let simulated = recorder?.instances[FileView.normalize(pgdata)]
+        let running = simulated ?? (status.status == 0)
         let pid = status.stdout.range(of: #"PID: (\d+)"#, options: .regularExpression)
             .map { Int64(status.stdout[$0].dropFirst(5)) ?? 0 } ?? 0
         if action == "status" {
-            if status.status == 4 || status.stderr.contains("is not a database cluster directory") {
+            if simulated == nil && (status.status == 4 || status.stderr.contains("is not a database cluster directory")) {
                 throw HostError.usage("pg_ctl: \(pgdata) is not a database cluster directory")
+            }
+            if let simulated {
+                return .record(["running": .bool(simulated), "pid": simulated ? .int(pid) : .nil, "dry_run": true,
+                                "output": .string("dry run: the instance would be \(simulated ? "running" : "stopped")")])
             }
             return .record(["running": .bool(running), "pid": running ? .int(pid) : .nil,
                             "output": .string(status.stdout + status.stderr)])
@@ -105,6 +110,15 @@ extension Runtime {
         default: // promote
             guard running else { throw HostError("process", "pg_ctl promote: the instance in \(pgdata) is not running") }
             args = ["promote", "-D", pgdata, "-t", String(timeout), "-w"]
+        }
+        if let recorder {
+            // not run: later calls see the state it would leave (see `DryRun.instances`)
+            let after = action == "stop" ? false : true
+            log(.info, "[dry-run] would \(action) the instance in \(pgdata)")
+            recorder.action("pg_ctl \(action) the instance in \(pgdata)")
+            recorder.instances[FileView.normalize(pgdata)] = after
+            return .record(["changed": true, "running": .bool(after), "dry_run": true,
+                            "output": .string("dry run: pg_ctl \(args.map(shellQuote).joined(separator: " ")) not run")])
         }
         let r = try runProcess(spec(args))
         let after = try runProcess(spec(["status", "-D", pgdata]), check: false, readonly: true, quiet: true)

@@ -61,8 +61,10 @@ extension Runtime {
         return c
     }
 
-    func execute(_ conn: PGConnection, _ query: String, _ params: [String?], timeout: Double?) throws -> LuaValue {
+    /// Runs one statement; in a dry run through `dryExecute` (read-only, writes recorded) unless `real`.
+    func execute(_ conn: PGConnection, _ query: String, _ params: [String?], timeout: Double?, real: Bool = false) throws -> LuaValue {
         guard !query.utf8.contains(0) else { throw HostError.usage("sql: the query contains a NUL byte") }
+        if !real, let recorder { return try dryExecute(recorder, conn, query, params, timeout: timeout) }
         // masked before it is folded onto one line: a secret spanning lines is still whole here
         log(.debug, "sql: \(secrets.mask(query).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))"
             + (params.isEmpty ? "" : " [\(params.count) parameter\(params.count == 1 ? "" : "s")]"))

@@ -61,13 +61,16 @@ public final class Runtime {
     var connections: [String: PGConnection] = [:]
     /// Set by `inputs{}` under `--describe`.
     var describedInputs: String?
+    /// Under `--dry-run`: what the run would do, and the files as it would leave them.
+    public let recorder: DryRun?
 
     /// A runtime for one run. A nested run (`polarrun.call`) shares its parent's log and secrets.
-    public init(options: RunOptions, sink: LogSink? = nil, secrets: Secrets? = nil) throws {
+    public init(options: RunOptions, sink: LogSink? = nil, secrets: Secrets? = nil, recorder: DryRun? = nil) throws {
         self.options = options
         self.searchPath = SearchPath(environment: options.environment)
         let secrets = secrets ?? Secrets()
         self.secrets = secrets
+        self.recorder = options.dryRun ? (recorder ?? DryRun(secrets: secrets)) : nil
         if let sink {
             self.sink = sink
             self.runID = sink.runID
