@@ -757,7 +757,7 @@ function polarrun.runbook_dir() end
 -- Handles
 
 ---Options of `connection:query`.
----@class polarrun.connection:query.opts
+---@class polarrun.connection.query.opts
 ---@field timeout? number seconds for the statement
 
 ---A connection from `sql.connect`; `local c <close> = sql.connect{...}`.
@@ -773,7 +773,7 @@ local Connection = {}
 ---```
 ---@param query string one SQL statement
 ---@param params? any[] values for `$1, $2 …`
----@param opts? polarrun.connection:query.opts options
+---@param opts? polarrun.connection.query.opts options
 ---@return table[]|{command: string, affected: integer} # rows, or `{command=, affected=}`
 function Connection:query(query, params, opts) end
 
