@@ -24,8 +24,8 @@ import Logging
 extension Runtime {
     func installParallel() {
         lua.define(API.Proc.spawn) { [unowned self] call in
-            let argv = try argvList(call, "spawn")
-            let o = Options(try call.optTable(2, "options"), context: "spawn")
+            let argv = try argvList(call, call.name)
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.timeout = try o.double("timeout")
