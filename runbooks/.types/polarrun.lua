@@ -473,7 +473,7 @@ function proc.terminating() end
 
 ---Options of `git_clone`.
 ---@class polarrun.git_clone.opts
----@field dest? string the directory to clone into (required)
+---@field dest string the directory to clone into
 ---@field branch? string a branch or tag
 ---@field depth? integer a shallow clone of this many commits
 ---@field submodules? boolean also clone the submodules
@@ -497,8 +497,8 @@ function git_clone(url, opts) end
 
 ---Options of `docker_build`.
 ---@class polarrun.docker_build.build
----@field tag? string the image name (required)
----@field context? string the build context directory (required)
+---@field tag string the image name
+---@field context string the build context directory
 ---@field dockerfile? string default `<context>/Dockerfile`
 ---@field build_args? table<string, string> `--build-arg` values
 ---@field labels? table<string, string> image labels

@@ -40,6 +40,9 @@ extension Declaration {
                 throw HostError.usage("\(name): option '\(key)' must be \(o.type.withArticle), got \(v.typeName)")
             }
         }
+        for o in known where o.required && t[o.name].isNil {
+            throw HostError.usage("\(name): option '\(o.name)' is required (\(o.doc))")
+        }
     }
 }
 

@@ -124,12 +124,15 @@ extension Declaration {
         public let type: LuaType
         public let doc: String
         public let annotation: String?
+        /// The call is refused without it (`git_clone`'s `dest`).
+        public let required: Bool
 
-        public init(_ name: String, _ type: LuaType, _ doc: String, annotation: String? = nil) {
+        public init(_ name: String, _ type: LuaType, _ doc: String, annotation: String? = nil, required: Bool = false) {
             self.name = name
             self.type = type
             self.doc = doc
             self.annotation = annotation
+            self.required = required
         }
     }
 

@@ -34,7 +34,9 @@ extension API {
         for a in d.args {
             guard let opts = a.options else { continue }
             out += "\n| option of `\(a.name)` | type | |\n|---|---|---|\n"
-            for o in opts { out += "| `\(o.name)` | \(code(o.annotation ?? o.type.rawValue)) | \(cell(o.doc)) |\n" }
+            for o in opts {
+                out += "| `\(o.name)` | \(code(o.annotation ?? o.type.rawValue))\(o.required ? ", required" : "") | \(cell(o.doc)) |\n"
+            }
         }
         if !d.returns.isEmpty {
             out += "\nReturns " + d.returns.map { r in "`\(r.annotation)`" + (r.doc.isEmpty ? "" : ": \(r.doc)") }.joined(separator: "; and ") + ".\n"

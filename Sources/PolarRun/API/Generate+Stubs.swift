@@ -49,7 +49,7 @@ extension API {
         for a in d.args {
             guard let opts = a.options else { continue }
             out += "---Options of `\(d.name)`.\n---@class \(optionsClass(d, a))\n"
-            for o in opts { out += "---@field \(o.name)? \(o.annotation ?? luaLS(o.type)) \(o.doc)\n" }
+            for o in opts { out += "---@field \(o.name)\(o.required ? "" : "?") \(o.annotation ?? luaLS(o.type)) \(o.doc)\n" }
             out += "\n"
         }
         return out
