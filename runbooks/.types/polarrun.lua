@@ -15,22 +15,6 @@
 ---@field enum? any[] the allowed values
 ---@field desc? string shown by `polarrun --describe`
 
----A connection from `sql.connect`; `local c <close> = sql.connect{...}`.
----@class polarrun.Connection
-local Connection = {}
----Runs one statement on this connection, like `sql(...)`.
----@param query string
----@param params? any[]
----@param opts? {timeout?: number}
----@return table[]|{command: string, affected: integer}
-function Connection:query(query, params, opts) end
-function Connection:close() end
-
----A lock from `fs.flock`, held until closed; `local l <close> = fs.flock(path)`.
----@class polarrun.Lock
-local Lock = {}
-function Lock:close() end
-
 ---What a finished `proc.spawn` child did.
 ---@class polarrun.ProcessResult
 ---@field status integer
@@ -39,42 +23,11 @@ function Lock:close() end
 ---@field stderr string
 ---@field elapsed number seconds
 ---@field timed_out boolean
-
----A child started by `proc.spawn`; closing or collecting it while it runs kills it.
----@class polarrun.Process
-local Process = {}
----Waits for it to finish (nil when `timeout` seconds pass first).
----@param timeout? number
----@return polarrun.ProcessResult?
-function Process:wait(timeout) end
----Its result when it has finished, else nil (logs its new output).
----@return polarrun.ProcessResult?
-function Process:poll() end
----@return boolean
-function Process:running() end
----SIGTERM to its process group (SIGKILL 3 s later); whether it was running.
----@return boolean
-function Process:kill() end
----@return integer
-function Process:pid() end
-function Process:close() end
-
--- `polarrun test` (files named *_test.lua only)
-
----Registers a test case; cases run in file order after the file has loaded. A failing
----`assert` or an error fails the case.
----@param name string
----@param fn fun()
-function test(name, fn) end
-
----Runs `fn` with these environment variables as `proc.env` sees them (false: unset).
----@param vars table<string, string|false>
----@param fn fun()
-function with_env(vars, fn) end
-
----The throwaway PostgreSQL cluster the harness created (nil without one).
----@type {pgdata: string, host: string, port: integer, bin: string, user: string}?
-cluster = nil
+---@field image? string docker_build/push handles: the image
+---@field id? string docker_build handles: the image id
+---@field digest? string push handles: the registry digest
+---@field attempts? integer push handles: how many attempts
+---@field error? string docker_build/push handles: why it failed (`ok = false`)
 
 -- SQL
 
@@ -571,7 +524,7 @@ function proc.group(name) end
 
 ---Options of `git_clone`.
 ---@class polarrun.git_clone.opts
----@field dest? string the directory to clone into (required)
+---@field dest string the directory to clone into
 ---@field branch? string a branch or tag
 ---@field depth? integer a shallow clone of this many commits
 ---@field submodules? boolean also clone the submodules
@@ -595,8 +548,8 @@ function git_clone(url, opts) end
 
 ---Options of `docker_build`.
 ---@class polarrun.docker_build.build
----@field tag? string the image name (required)
----@field context? string the build context directory (required)
+---@field tag string the image name
+---@field context string the build context directory
 ---@field dockerfile? string default `<context>/Dockerfile`
 ---@field build_args? table<string, string> `--build-arg` values
 ---@field labels? table<string, string> image labels
@@ -852,3 +805,116 @@ function polarrun.wait_until(fn, timeout, interval) end
 ---@return string?
 function polarrun.runbook_dir() end
 
+
+-- Handles
+
+---Options of `connection:query`.
+---@class polarrun.connection.query.opts
+---@field timeout? number seconds for the statement
+
+---A connection from `sql.connect`; `local c <close> = sql.connect{...}`.
+---@class polarrun.Connection
+local Connection = {}
+
+---Runs one statement on this connection, like `sql(...)`.
+---
+---Errors: `sql`, `connect`, `timeout` as for `sql`.
+---
+---```lua
+---local rows = c:query("select pg_is_in_recovery() as standby")
+---```
+---@param query string one SQL statement
+---@param params? any[] values for `$1, $2 …`
+---@param opts? polarrun.connection.query.opts options
+---@return table[]|{command: string, affected: integer} # rows, or `{command=, affected=}`
+function Connection:query(query, params, opts) end
+
+---Closes the connection. Also at the end of a `<close>` scope and when the handle is collected.
+---
+---```lua
+---c:close()
+---```
+function Connection:close() end
+
+---A child from `proc.spawn` (or `docker_build`/`push` with `wait = false`); closing or collecting it while it runs kills it.
+---@class polarrun.Process
+local Process = {}
+
+---Waits for it to finish, logging its output as it comes.
+---
+---Errors: `timeout`: the run's deadline (the child is killed).
+---
+---```lua
+---local r = h:wait(60)
+---```
+---@param timeout? number seconds; absent: no limit
+---@return polarrun.ProcessResult? # its result, nil when the timeout passed first
+function Process:wait(timeout) end
+
+---Its result if it has finished, else nil (logs its new output).
+---
+---```lua
+---local r = h:poll()
+---```
+---@return polarrun.ProcessResult?
+function Process:poll() end
+
+---Whether it still runs.
+---
+---```lua
+---while h:running() do polarrun.sleep(1) end
+---```
+---@return boolean
+function Process:running() end
+
+---SIGTERM to its process group, SIGKILL 3 s later.
+---
+---```lua
+---h:kill()
+---```
+---@return boolean # whether it was running
+function Process:kill() end
+
+---Its process id.
+---
+---```lua
+---log.info("started", h:pid())
+---```
+---@return integer
+function Process:pid() end
+
+---Forgets the handle; a child still running is killed and reaped. Also at the end of a `<close>` scope and when the handle is collected.
+---
+---```lua
+---h:close()
+---```
+function Process:close() end
+
+---A lock from `fs.flock`, held until closed; `local l <close> = fs.flock(path)`.
+---@class polarrun.Lock
+local Lock = {}
+
+---Releases the lock. Also at the end of a `<close>` scope and when the handle is collected.
+---
+---```lua
+---l:close()
+---```
+function Lock:close() end
+
+
+-- `polarrun test` (files named *_test.lua only)
+
+---Registers a test case; cases run in file order after the file has loaded. A failing
+---`assert` or an error fails the case.
+---@param name string
+---@param fn fun()
+function test(name, fn) end
+
+---Runs `fn` with these environment variables as `proc.env` sees them (false: unset).
+---@param vars table<string, string|false>
+---@param fn fun()
+function with_env(vars, fn) end
+
+---The throwaway PostgreSQL cluster the harness created (nil without one).
+---@type {pgdata: string, host: string, port: integer, bin: string, user: string}?
+cluster = nil

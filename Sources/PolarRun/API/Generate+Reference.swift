@@ -13,6 +13,10 @@ extension API {
                     for v in ns.values { out += "| `\(ns.name).\(v.name)` | \(code(v.annotation)) | \(cell(v.doc)) |\n" }
                 }
             }
+            if section.declarations.contains(where: { $0.receiver != nil }) {
+                out += "\nHandles are values with methods, called as `handle:method(...)`:\n\n"
+                for t in Handles.types { out += "- `\(t.label)` (`\(t.luaClass)`): \(t.summary)\n" }
+            }
             for d in section.declarations { out += "\n" + entry(d) }
         }
         return out
@@ -30,7 +34,9 @@ extension API {
         for a in d.args {
             guard let opts = a.options else { continue }
             out += "\n| option of `\(a.name)` | type | |\n|---|---|---|\n"
-            for o in opts { out += "| `\(o.name)` | \(code(o.annotation ?? o.type.rawValue)) | \(cell(o.doc)) |\n" }
+            for o in opts {
+                out += "| `\(o.name)` | \(code(o.annotation ?? o.type.rawValue))\(o.required ? ", required" : "") | \(cell(o.doc)) |\n"
+            }
         }
         if !d.returns.isEmpty {
             out += "\nReturns " + d.returns.map { r in "`\(r.annotation)`" + (r.doc.isEmpty ? "" : ": \(r.doc)") }.joined(separator: "; and ") + ".\n"

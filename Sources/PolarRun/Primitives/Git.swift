@@ -10,7 +10,7 @@ extension Runtime {
     func installGit() {
         lua.define(API.Git.clone) { [unowned self] call in
             let url = try call.string(1, "repository URL")
-            let o = Options(try call.optTable(2, "options"), context: "git_clone")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             guard let dest = try o.string("dest") else { throw HostError.usage("git_clone: option 'dest' (the directory to clone into) is required") }
             let branch = try o.string("branch")
             if let b = branch, b.hasPrefix("-") || b.isEmpty { throw HostError.usage("git_clone: invalid branch name '\(b)'") }

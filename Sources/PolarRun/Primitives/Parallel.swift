@@ -24,8 +24,8 @@ import Logging
 extension Runtime {
     func installParallel() {
         lua.define(API.Proc.spawn) { [unowned self] call in
-            let argv = try argvList(call, "spawn")
-            let o = Options(try call.optTable(2, "options"), context: "spawn")
+            let argv = try argvList(call, call.name)
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.timeout = try o.double("timeout")
@@ -355,32 +355,32 @@ final class ChildProcess: HostObject {
     }
 
     static func methods() -> [String: HostFunction] {
-        [
-            "poll": { call in
+        Dictionary(uniqueKeysWithValues: [
+            API.Handles.poll.method { call in
                 let h = try call.object(1, as: ChildProcess.self)
                 if !h.finished { ChildProcess.pumpAll([h], waitSeconds: 0) }
                 return h.finished ? [.table(h.result())] : [.nil]
             },
-            "wait": { call in
+            API.Handles.wait.method { call in
                 let h = try call.object(1, as: ChildProcess.self)
                 let timeout = call[2].isNil ? nil : try call.number(2, "timeout (seconds)")
                 guard let rt = call.state.owner as? Runtime else { throw HostError.runtime("process:wait: no runtime") }
                 guard try rt.waitAny([h], timeout: timeout) != nil else { return [.nil] }
                 return [.table(h.result())]
             },
-            "kill": { call in
+            API.Handles.kill.method { call in
                 let h = try call.object(1, as: ChildProcess.self)
                 let running = !h.finished
                 h.terminate()
                 return [.bool(running)]
             },
-            "running": { call in
+            API.Handles.running.method { call in
                 let h = try call.object(1, as: ChildProcess.self)
                 if !h.finished { ChildProcess.pumpAll([h], waitSeconds: 0) }
                 return [.bool(!h.finished)]
             },
-            "pid": { call in [.int(Int64(try call.object(1, as: ChildProcess.self).pid))] },
-        ]
+            API.Handles.pid.method { call in [.int(Int64(try call.object(1, as: ChildProcess.self).pid))] },
+        ])
     }
 
     /// Closed or collected: a child still running is killed and reaped.

@@ -12,7 +12,7 @@ extension Runtime {
     func installPgCtl() {
         lua.define(API.PgCtl.bin) { [unowned self] call in
             let name = try call.string(1, "program")
-            let o = Options(try call.optTable(2, "options"), context: "pg_bin")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             return [.string(try self.pgBinary(name, bindir: try o.string("bindir")))]
         }
         lua.define(API.PgCtl.call) { [unowned self] call in
@@ -20,7 +20,7 @@ extension Runtime {
             guard Runtime.pgCtlActions.contains(action) else {
                 throw HostError.usage("pg_ctl: unknown action '\(action)' (one of: \(Runtime.pgCtlActions.sorted().joined(separator: ", ")))")
             }
-            let o = Options(try call.optTable(2, "options"), context: "pg_ctl")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             return [try self.pgCtl(action, o)]
         }
     }

@@ -12,12 +12,12 @@ extension Runtime {
         lua.define(API.Sql.call) { [unowned self] call in
             let query = try call.string(1, "query")
             let params = try sqlParams(call[2])
-            let o = Options(try call.optTable(3, "options"), context: "sql")
+            let o = Options(try call.optTable(3, "options"), context: call.name)
             let conn = try self.connection(o)
             return [try self.execute(conn, query, params, timeout: try o.double("timeout"))]
         }
         lua.define(API.Sql.connect) { [unowned self] call in
-            let o = Options(try call.optTable(1, "options"), context: "connect")
+            let o = Options(try call.optTable(1, "options"), context: call.name)
             return [.object(try self.openConnection(o))]
         }
         lua.define(API.Sql.quoteIdent) { call in [.string(quoteIdent(try call.string(1, "identifier")))] }
