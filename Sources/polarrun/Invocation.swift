@@ -136,7 +136,17 @@ struct Invocation {
         do {
             let runtime = try Runtime(options: options)
             let rb = try runtime.searchPath.resolve(runbook!)
-            let outcome = runtime.finish(runtime.run(rb))
+            var outcome = runtime.finish(runtime.run(rb))
+            if let recorder = runtime.recorder, !describe {
+                // the dry run's report: in the --json document, else after the run on stdout
+                // (stderr when the run failed, beside the error)
+                if json && outcome.failure == nil {
+                    outcome.result = DryRunReport.merge(recorder, into: outcome.result)
+                } else {
+                    runtime.sink.console(runtime.secrets.mask(recorder.report()), toStdout: outcome.failure == nil)
+                }
+                runtime.sink.emit(level: .info, where: rb.name, message: recorder.summary(files: recorder.fileChanges().count), console: false)
+            }
             if let f = outcome.failure {
                 var text = "polarrun: \(f.message)\n"
                 // a traceback helps with a runbook's own bug (a Lua error); a failure a primitive

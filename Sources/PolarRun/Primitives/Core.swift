@@ -19,6 +19,8 @@ extension Runtime {
             "executable": .string(Host.executablePath),
             "runbooks_dir": .optional(SearchPath.bundledDirectory(environment: options.environment, executable: nil)),
             "is_root": .bool(getuid() == 0),
+            // the pod's layout (Support/PodDefaults.swift) with this run's environment applied
+            "defaults": PodDefaults.table(options.environment),
             // --json: stdout carries only the result document, so print nothing else there
             "json": .bool(options.json),
         ]))
@@ -179,7 +181,7 @@ extension Runtime {
         opts.timeout = lua.deadlineRemaining < 1e8 ? max(0.001, lua.deadlineRemaining) : nil
         // the called runbook shares what is left of the cap, so nesting cannot multiply it
         if options.memoryLimit > 0 { opts.memoryLimit = max(1 << 20, options.memoryLimit - lua.memoryUsed) }
-        let child = try Runtime(options: opts, sink: sink, secrets: secrets)
+        let child = try Runtime(options: opts, sink: sink, secrets: secrets, recorder: recorder)
         let outcome = child.finish(child.run(rb))
         if let f = outcome.failure {
             if f.kind == "call_depth" { throw tooDeep }   // one message, not one prefix per level

@@ -9,7 +9,7 @@ import Foundation
 extension Runtime {
     func installData() {
         lua.define(API.Json.encode) { call in
-            let opts = Options(try call.optTable(2, "options"), context: "json_encode")
+            let opts = Options(try call.optTable(2, "options"), context: call.name)
             return [.string(try JSON.encode(call[1], pretty: try opts.bool("pretty") ?? false))]
         }
         lua.define(API.Json.decode) { [unowned self] call in

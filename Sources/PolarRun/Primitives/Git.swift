@@ -10,7 +10,7 @@ extension Runtime {
     func installGit() {
         lua.define(API.Git.clone) { [unowned self] call in
             let url = try call.string(1, "repository URL")
-            let o = Options(try call.optTable(2, "options"), context: "git_clone")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             guard let dest = try o.string("dest") else { throw HostError.usage("git_clone: option 'dest' (the directory to clone into) is required") }
             let branch = try o.string("branch")
             if let b = branch, b.hasPrefix("-") || b.isEmpty { throw HostError.usage("git_clone: invalid branch name '\(b)'") }
@@ -22,7 +22,8 @@ extension Runtime {
             }
             let depth = try o.int("depth")
             let timeout = try o.double("timeout") ?? 1800
-            if FileManager.default.fileExists(atPath: dest), !((try? FileManager.default.contentsOfDirectory(atPath: dest))?.isEmpty ?? true) {
+            let destEntries = self.recorder.map { $0.files.list(dest) } ?? (try? FileManager.default.contentsOfDirectory(atPath: dest))
+            if self.fileExists(dest), !(destEntries?.isEmpty ?? true) {
                 throw HostError.usage("git_clone: destination \(dest) exists and is not empty")
             }
             var source = url
@@ -72,6 +73,7 @@ extension Runtime {
 
     /// A bare mirror of `url` kept at `mirror`: created once, then fetched.
     func updateMirror(url: String, mirror: String, timeout: Double) throws {
+        if mutating("update the mirror \(mirror) of \(url)") { return }
         var spec: ProcessSpec
         if FileManager.default.fileExists(atPath: mirror.appendingPathComponent("HEAD")) {
             log(.info, "fetching \(url) into mirror \(mirror)")

@@ -21,12 +21,12 @@ extension Runtime {
 
     func installImages() {
         lua.define(API.Images.build) { [unowned self] call in
-            let o = Options(try call.table(1, "build options"), context: "docker_build")
+            let o = Options(try call.table(1, "build options"), context: call.name)
             guard let tag = try o.string("tag"), !tag.isEmpty else { throw HostError.usage("docker_build: option 'tag' is required") }
             guard let context = try o.string("context") else { throw HostError.usage("docker_build: option 'context' is required") }
             let dockerfile = try o.string("dockerfile") ?? context.appendingPathComponent("Dockerfile")
-            guard FileManager.default.fileExists(atPath: dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
-            guard FileManager.default.fileExists(atPath: context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
+            guard self.fileExists(dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
+            guard self.fileExists(context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
             let wait = try o.bool("wait") ?? true
             let quiet = try o.bool("quiet") ?? false
             let timeout = try o.double("timeout") ?? 7200
@@ -68,7 +68,7 @@ extension Runtime {
         }
         lua.define(API.Images.push) { [unowned self] call in
             let image = try call.string(1, "image")
-            let o = Options(try call.optTable(2, "options"), context: "push")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             let retries = try o.int("retries") ?? 4
             var backoff = try o.double("backoff") ?? 1
             let wait = try o.bool("wait") ?? true

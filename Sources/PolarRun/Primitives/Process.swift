@@ -10,8 +10,8 @@ import LuaShim
 extension Runtime {
     func installProcess() {
         lua.define(API.Proc.run) { [unowned self] call in
-            let argv = try argvList(call, "run")
-            let o = Options(try call.optTable(2, "options"), context: "run")
+            let argv = try argvList(call, call.name)
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.stdin = try o.string("stdin")
