@@ -18,6 +18,8 @@ public struct Declaration: Sendable {
     public let callable: Bool
     /// Written in Lua by the prelude (not checked by the host; the prelude checks itself).
     public let inPrelude: Bool
+    /// A handle's method (`process:wait`): argument 1 of a call is the handle.
+    public let isMethod: Bool
 
     public init(_ name: String, _ summary: String, args: [Arg] = [], rest: Arg? = nil, returns: [Result] = [],
                 errors: [String] = [], example: String, callable: Bool = false, inPrelude: Bool = false) {
@@ -30,6 +32,7 @@ public struct Declaration: Sendable {
         self.example = example
         self.callable = callable
         self.inPrelude = inPrelude
+        self.isMethod = name.contains(":")
     }
 
     /// The handle type of a method (`process` of `process:wait`), nil for a function.
