@@ -19,6 +19,9 @@ extension Declaration {
                     + (a.hint.map { ": \($0)" } ?? ""))
             }
             if let known = a.options, case .table(let t) = v { try checkOptions(t, known) }
+            if let choices = a.choices, case .string(let text) = v, !choices.contains(text) {
+                throw HostError.usage("\(name): argument \(i + 1) (\(a.name)) must be one of \(choices.joined(separator: ", ")), got '\(text)'")
+            }
         }
         if let r = rest, r.type != .any {
             for i in args.count..<given where !r.type.accepts(passed[passed.startIndex + i]) {
@@ -37,6 +40,9 @@ extension Declaration {
             }
             guard o.type.acceptsOption(v) else {
                 throw HostError.usage("\(name): option '\(key)' must be \(o.type.withArticle), got \(v.typeName)")
+            }
+            if let choices = o.choices, case .string(let text) = v, !choices.contains(text) {
+                throw HostError.usage("\(name): option '\(key)' must be one of \(choices.joined(separator: ", ")), got '\(text)'")
             }
         }
         for o in known where o.required && t[o.name].isNil {
