@@ -41,7 +41,7 @@ else
   local ok, err = pcall(sql, "select pg_create_physical_replication_slot($1, true)", {slot}, conn)
   if ok then
     created = true
-    log.info("created slot " .. slot)
+    log.info((polarrun.dry_run and "would create slot " or "created slot ") .. slot)
   elseif type(err) == "table" and err.sqlstate == "42710" then
     log.info("slot " .. slot .. " already exists (created concurrently)")
   else
@@ -58,6 +58,6 @@ else
   log.info("step 3/3: asynchronous " .. p.kind .. ": synchronous_standby_names left as it is ('" .. names .. "')")
 end
 
-log.info(string.format("replication slot %s ready (%s, %s)", slot, p.kind, synchronous and "synchronous" or "asynchronous"))
+log.info(string.format(polarrun.dry_run and "replication slot %s would be ready (%s, %s)" or "replication slot %s ready (%s, %s)", slot, p.kind, synchronous and "synchronous" or "asynchronous"))
 return {slot = slot, application_name = slot, kind = p.kind, synchronous = synchronous,
         created = created, synchronous_standby_names = names, changed = created or sync_changed}

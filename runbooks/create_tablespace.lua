@@ -22,5 +22,5 @@ if sql("select 1 from pg_tablespace where spcname = $1", {p.name}, conn)[1] then
 end
 follower.tablespace_dir(p, p.path)
 sql("create tablespace " .. sql.quote_ident(p.name) .. " location " .. sql.quote_literal(p.path), {}, conn)
-log.info("created tablespace " .. p.name .. " in " .. p.path)
+log.info((polarrun.dry_run and "would create tablespace " or "created tablespace ") .. p.name .. " in " .. p.path)
 return {created = true, name = p.name, path = p.path}

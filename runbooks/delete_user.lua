@@ -19,5 +19,5 @@ if not exists then
   return {user = p.user, dropped = false}
 end
 sql("DROP ROLE IF EXISTS " .. sql.quote_ident(p.user), {}, conn)
-log.info("dropped role " .. sql.quote_ident(p.user))
-return {user = p.user, dropped = true}
+log.info((polarrun.dry_run and "would drop role " or "dropped role ") .. sql.quote_ident(p.user))
+return {user = p.user, dropped = not polarrun.dry_run}

@@ -4,6 +4,11 @@
 -- whether it did (`switched`). `closed` is the segment that was finished.
 local instance = require("instance")
 local p = instance.inputs {}
+if polarrun.dry_run then   -- pg_switch_wal acts at once: listed, not run
+  sql("select pg_switch_wal()", {}, instance.conn(p))
+  log.info("would switch to a new WAL segment")
+  return {switched = false, would_switch = true}
+end
 local row = sql([[select s::text as lsn, pg_walfile_name(s) as closed,
                          (pg_current_wal_insert_lsn() > s) as switched from pg_switch_wal() s]], {}, instance.conn(p))[1]
 if row.switched then

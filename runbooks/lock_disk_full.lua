@@ -70,12 +70,15 @@ fs.write_in_place(diskfull.include_path(p), diskfull.locked_content(param))
 local terminated = {}
 if running then
   instance.reload(p)
-  local fsrow = sql([[select applied, error from pg_file_settings
-                      where name = $1 and sourcefile = $2 order by seqno desc limit 1]],
-    {param, diskfull.include_path(p)}, instance.conn(p))[1]
-  if not fsrow or not fsrow.applied then
-    polarrun.raise("config", param .. " from " .. diskfull.include_path(p) .. " is not in effect"
-      .. (fsrow and fsrow.error ~= sql.null and (": " .. fsrow.error) or ": a later line in the configuration overrides it"))
+  -- a dry run changed no file the server reads, so pg_file_settings cannot show the lock yet
+  if not polarrun.dry_run then
+    local fsrow = sql([[select applied, error from pg_file_settings
+                        where name = $1 and sourcefile = $2 order by seqno desc limit 1]],
+      {param, diskfull.include_path(p)}, instance.conn(p))[1]
+    if not fsrow or not fsrow.applied then
+      polarrun.raise("config", param .. " from " .. diskfull.include_path(p) .. " is not in effect"
+        .. (fsrow and fsrow.error ~= sql.null and (": " .. fsrow.error) or ": a later line in the configuration overrides it"))
+    end
   end
   -- 7. end the sessions of ordinary users (superusers and replication connections stay)
   if p.terminate then
@@ -84,10 +87,11 @@ if running then
         from pg_stat_activity a join pg_roles r on r.oid = a.usesysid
        where a.backend_type = 'client backend' and not r.rolsuper and a.pid <> pg_backend_pid()]],
       {}, instance.conn(p))
-    log.info(string.format("terminated %d session(s) of ordinary users", #terminated))
+    log.info(polarrun.dry_run and "would terminate the sessions of ordinary users"
+      or string.format("terminated %d session(s) of ordinary users", #terminated))
   end
 end
 if limits then log.warn("limits: " .. limits) end
-log.info("disk-full lock is ON")
-return {locked = true, parameter = param, running = running, released_reserve_bytes = freed,
+log.info(polarrun.dry_run and "dry run: the disk-full lock would be ON" or "disk-full lock is ON")
+return {locked = not polarrun.dry_run, would_lock = polarrun.dry_run or nil, parameter = param, running = running, released_reserve_bytes = freed,
         exempted_superusers = exempted, terminated_sessions = #terminated, limits = limits or sql.null}

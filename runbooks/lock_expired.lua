@@ -14,5 +14,6 @@ log.info("lock_expired: lock file " .. p.lock_path)
 lock_file(p.lock_path)
 log.info("lock_expired: stopping postgres (" .. p.shutdown_mode .. ")")
 local r = pg_ctl("stop", instance.ctl(p, {mode = p.shutdown_mode, timeout = p.timeout}))
-log.info("instance locked and " .. (r.changed and "stopped" or "already stopped"))
-return {locked = true, stopped = r.changed}
+log.info(polarrun.dry_run and "would lock and stop the instance"
+  or ("instance locked and " .. (r.changed and "stopped" or "already stopped")))
+return {locked = not polarrun.dry_run, stopped = r.changed}

@@ -17,5 +17,6 @@ if p.password == "" then polarrun.raise("usage", "password must not be empty (om
 
 local lock <close> = instance.exclusive(p)
 local r = accounts.apply(p, p.user, p.password, p.privilege)
-log.info(string.format("role %s %s with privilege code %d", sql.quote_ident(p.user), r.created and "created" or "modified", p.privilege))
+log.info(string.format("role %s %s with privilege code %d", sql.quote_ident(p.user), polarrun.dry_run and (r.created and "would be created" or "would be modified")
+  or r.created and "created" or "modified", p.privilege))
 return {user = p.user, privilege = p.privilege, created = r.created}

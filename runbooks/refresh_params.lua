@@ -43,6 +43,11 @@ for _, name in ipairs(names) do before[name] = conf.get(conf_path, name) end
 local changed = conf_set(conf_path, gucs.changes(wanted, names))
 log.info(#changed > 0 and ("changed in " .. conf_path .. ": " .. table.concat(changed, ", ")) or "postgresql.conf already had these values")
 instance.reload(p)
+if polarrun.dry_run then   -- nothing was written or reloaded: say what would happen instead
+  local results = gucs.would(instance.conn(p), wanted, names, changed)
+  gucs.log_results(wanted, names, results)
+  return {changed = changed, results = results}
+end
 
 -- 5. read back what the server made of it; a value the server refused after all: put the file back for it
 local results = gucs.report(instance.conn(p), wanted, names, conf_path)

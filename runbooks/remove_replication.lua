@@ -37,11 +37,11 @@ polarrun.wait_until(function()
     if not p.terminate_walsender then
       polarrun.raise("refused", string.format("slot %s is in use by WAL sender pid %d (terminate_walsender=false)", slot, s.active_pid))
     end
-    log.info(string.format("ending WAL sender pid %d that uses %s", s.active_pid, slot))
+    log.info(string.format((polarrun.dry_run and "would end" or "ending") .. " WAL sender pid %d that uses %s", s.active_pid, slot))
     sql("select pg_terminate_backend($1)", {s.active_pid}, conn)
   end
   local ok, err = pcall(sql, "select pg_drop_replication_slot($1)", {slot}, conn)
-  if ok then dropped = true; log.info("dropped slot " .. slot); return true end
+  if ok then dropped = true; log.info((polarrun.dry_run and "would drop slot " or "dropped slot ") .. slot); return true end
   if type(err) == "table" and err.sqlstate == "42704" then return true end      -- gone meanwhile
   if type(err) == "table" and err.sqlstate == "55006" then return false end     -- in use: try again
   error(err, 0)

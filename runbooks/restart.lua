@@ -22,5 +22,5 @@ if not ok then
   if not instance.running(p) then error(err, 0) end
   log.info("the instance was started by someone else (the supervisor)")
 end
-log.info("restarted")
+log.info(polarrun.dry_run and "would restart it" or "restarted")
 return {stopped = stopped.changed, running = true}

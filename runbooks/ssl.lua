@@ -30,7 +30,9 @@ else
   conf_set(conf, {ssl = false})
 end
 local want = p.enable and "on" or "off"
-if instance.running(p) then
+if instance.running(p) and polarrun.dry_run then
+  instance.reload(p)   -- listed: the server cannot report a setting no file holds yet
+elseif instance.running(p) then
   instance.reload(p)
   local now
   pcall(polarrun.wait_until, function()
@@ -42,5 +44,5 @@ if instance.running(p) then
       .. instance.startup_log(p) .. " / pg_log)")
   end
 end
-log.info("ssl " .. want)
-return {ssl = want}
+log.info((polarrun.dry_run and "ssl would be " or "ssl ") .. want)
+return {ssl = want, dry_run = polarrun.dry_run or nil}

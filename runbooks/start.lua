@@ -14,5 +14,5 @@ instance.refuse_if_locked(p)
 local logfile = instance.startup_log(p, p.logfile)
 log.info("starting the instance in " .. p.pgdata)
 local r = pg_ctl("start", instance.ctl(p, {timeout = p.timeout, logfile = logfile}))
-log.info(r.changed and "started" or "already running")
+log.info(not r.changed and "already running" or polarrun.dry_run and "would start it" or "started")
 return {changed = r.changed, running = r.running}

@@ -37,5 +37,5 @@ else
   log.info("the instance is not running: the change takes effect when it starts")
 end
 local reserve = diskfull.ensure_reserve(p)
-log.info("disk-full lock is OFF")
+log.info(polarrun.dry_run and "dry run: the disk-full lock would be OFF" or "disk-full lock is OFF")
 return {locked = false, running = running, reserve = reserve}

@@ -11,7 +11,8 @@ if p.wait < 0 then polarrun.raise("usage", "wait must be >= 0") end
 
 local lock <close> = instance.exclusive(p)
 local removed = fs.unlock_file(p.lock_path)
-log.info(removed and ("removed " .. p.lock_path .. "; the supervisor starts the instance")
+log.info(removed and polarrun.dry_run and ("would remove " .. p.lock_path)
+  or removed and ("removed " .. p.lock_path .. "; the supervisor starts the instance")
                   or (p.lock_path .. " was not there: nothing to do"))
 if p.wait > 0 then
   -- up means it answers a query: a postmaster that exists may still be starting (recovery)

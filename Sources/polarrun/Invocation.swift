@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import PolarRun
 
 /// One run of the command line, as plain values: what `PolarRunCommand` parses, and what
@@ -17,6 +22,11 @@ struct Invocation {
     var logStdout = false
     var runbook: String? = nil
     var inputs: [String] = []
+    /// --stubs DIR / --docs FILE: generate from the declarations instead of running a runbook.
+    var stubs: String? = nil
+    var docs: [String] = []
+
+    var generates: Bool { stubs != nil || !docs.isEmpty }
 
     struct UsageError: Error { let message: String }
 
@@ -67,6 +77,12 @@ struct Invocation {
 
     func validate() throws {
         if let t = timeout, !(t > 0) { throw UsageError(message: "--timeout must be a positive number of seconds") }
+        if generates {
+            guard runbook == nil && !list && !describe && !dryRun && !json else {
+                throw UsageError(message: "--stubs and --docs write generated files and run nothing: give them without a runbook, --list, --describe, --dry-run or --json")
+            }
+            return
+        }
         if !list && runbook == nil { throw UsageError(message: "name a runbook to run (or use --list)") }
         var probe = RunOptions()
         do {
@@ -88,6 +104,7 @@ struct Invocation {
 
     /// Runs it (after `validate`); returns the exit status.
     func execute() throws -> Int32 {
+        if generates { return generate() }
         var options = RunOptions()
         for a in inputs {
             let eq = a.firstIndex(of: "=")!
@@ -108,24 +125,34 @@ struct Invocation {
             let path = SearchPath(environment: options.environment)
             let found = path.list()
             if found.isEmpty {
-                FileHandle.standardError.write(Data("polarrun: no runbooks found; \(path.whereLooked). \(SearchPath.howToSet)\n".utf8))
+                Stdio.err("polarrun: no runbooks found; \(path.whereLooked). \(SearchPath.howToSet)\n")
                 return 1
             }
             for rb in found {
-                print(rb.name.padding(toLength: max(24, rb.name.count + 2), withPad: " ", startingAt: 0) + rb.summary)
+                print(rb.name.padded(to: max(24, rb.name.count + 2)) + rb.summary)
             }
             return 0
         }
         do {
             let runtime = try Runtime(options: options)
             let rb = try runtime.searchPath.resolve(runbook!)
-            let outcome = runtime.finish(runtime.run(rb))
+            var outcome = runtime.finish(runtime.run(rb))
+            if let recorder = runtime.recorder, !describe {
+                // the dry run's report: in the --json document, else after the run on stdout
+                // (stderr when the run failed, beside the error)
+                if json && outcome.failure == nil {
+                    outcome.result = DryRunReport.merge(recorder, into: outcome.result)
+                } else {
+                    runtime.sink.console(runtime.secrets.mask(recorder.report()), toStdout: outcome.failure == nil)
+                }
+                runtime.sink.emit(level: .info, where: rb.name, message: recorder.summary(files: recorder.fileChanges().count), console: false)
+            }
             if let f = outcome.failure {
                 var text = "polarrun: \(f.message)\n"
                 // a traceback helps with a runbook's own bug (a Lua error); a failure a primitive
                 // reported (SQL, process, lock …) already names its line, so it gets one on --verbose
                 if !f.traceback.isEmpty && (verbose || (f.kind == "runtime" && !logStdout)) { text += f.traceback + "\n" }
-                FileHandle.standardError.write(Data(text.utf8))
+                Stdio.err(text)
             } else if describe, case .string(let s) = outcome.result {
                 print(s)
             } else if json {
@@ -133,8 +160,22 @@ struct Invocation {
             }
             return outcome.exitCode
         } catch let e as HostError {
-            FileHandle.standardError.write(Data("polarrun: \(e.message)\n".utf8))
+            Stdio.err("polarrun: \(e.message)\n")
             return e.kind == "usage" ? 2 : 1
+        }
+    }
+
+    /// --stubs / --docs: every target is checked first; a bad one is exit 2 with nothing written.
+    private func generate() -> Int32 {
+        do {
+            for line in try GeneratedFiles.write(stubsDir: stubs, docs: docs) { print(line) }
+            return 0
+        } catch let e as HostError {
+            Stdio.err("polarrun: \(e.message)\n")
+            return e.kind == "usage" ? 2 : 1
+        } catch {
+            Stdio.err("polarrun: \(error)\n")
+            return 1
         }
     }
 }

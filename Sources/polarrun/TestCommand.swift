@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import PolarRun
 
 /// `polarrun test [--no-cluster] [--pg-bin DIR] [--verbose] [FILE|DIR ...]`: parsed by hand,
@@ -42,7 +47,7 @@ enum TestCommand {
     }
 
     static func fail(_ message: String) -> Int32 {
-        FileHandle.standardError.write(Data("polarrun test: \(message)\n\(usage)\n".utf8))
+        Stdio.err("polarrun test: \(message)\n\(usage)\n")
         return 2
     }
 }

@@ -1,5 +1,10 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import Logging
 import PolarRun
 
@@ -36,6 +41,8 @@ struct PolarRunCommand: ParsableCommand {
           polarrun health_check --json pgdata=/data port=5432
           polarrun create_user user=app password=secret privilege=1
           polarrun --timeout 30 my_runbook.lua key=value
+          polarrun --docs docs/primitives.md --docs .luacheckrc --stubs runbooks/.types
+                                           (refresh the generated API reference, luacheck globals, editor stubs)
         """,
         version: Host.version
     )
@@ -70,6 +77,12 @@ struct PolarRunCommand: ParsableCommand {
     @Flag(name: .long, help: "Write log lines to stdout instead of stderr (PolarDB Stack reads stdout).")
     var logStdout = false
 
+    @Option(name: .long, help: ArgumentHelp("Write DIR/polarrun.lua, the LuaLS definition file of the runbook API (editor completion), and run nothing.", valueName: "DIR"))
+    var stubs: String?
+
+    @Option(name: .long, help: ArgumentHelp("Regenerate the marked generated blocks of FILE (docs/primitives.md, .luacheckrc) from the primitives' declarations, and run nothing. May be given more than once.", valueName: "FILE"))
+    var docs: [String] = []
+
     @Argument(help: "The runbook to run (a path or a name).")
     var runbook: String?
 
@@ -79,7 +92,7 @@ struct PolarRunCommand: ParsableCommand {
     /// The parsed command line as plain values (the fast path builds the same).
     var invocation: Invocation {
         Invocation(list: list, describe: describe, json: json, dryRun: dryRun, timeout: timeout, memoryLimit: memoryLimit, logFile: logFile,
-                   verbose: verbose, quiet: quiet, logStdout: logStdout, runbook: runbook, inputs: inputs)
+                   verbose: verbose, quiet: quiet, logStdout: logStdout, runbook: runbook, inputs: inputs, stubs: stubs, docs: docs)
     }
 
     mutating func validate() throws {
@@ -103,7 +116,7 @@ func commandLineArguments() -> [String] {
     for i in 1..<Int(CommandLine.argc) {
         guard let p = CommandLine.unsafeArgv[i], String(validatingCString: p) == nil else { continue }
         let shown = String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)), as: UTF8.self)
-        FileHandle.standardError.write(Data("polarrun: argument \(i) is not valid UTF-8: \(shown.prefix(80))\n".utf8))
+        Stdio.err("polarrun: argument \(i) is not valid UTF-8: \(shown.prefix(80))\n")
         exit(2)
     }
     var args = Array(CommandLine.arguments.dropFirst())
@@ -133,6 +146,6 @@ do {
     if code == .success {
         PolarRunCommand.exit(withError: error)
     }
-    FileHandle.standardError.write(Data((PolarRunCommand.fullMessage(for: error) + "\n").utf8))
+    Stdio.err((PolarRunCommand.fullMessage(for: error) + "\n"))
     exit(code == .validationFailure ? 2 : code.rawValue)
 }

@@ -279,7 +279,15 @@ final class CLITests: XCTestCase {
         let p = try runbook("w.lua", "fs.write('\(target)', 'x') lock_file('\(dir)/ins_lock') proc.run({'touch', '\(dir)/t'}) return polarrun.dry_run")
         let r = try polarrun(["--dry-run", "--json", p])
         XCTAssertEqual(r.status, 0, r.all)
-        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "true")
+        // a result that is not a table is wrapped, beside the dry run's record
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        XCTAssertEqual(doc["result"] as? Bool, true)
+        XCTAssertEqual((doc["would_summary"] as? [String: Any])?["line"] as? String,
+                       "dry run: 2 file(s) would change, 0 statement(s) would run, 1 action(s)")
+        let would = try XCTUnwrap(doc["would"] as? [[String: Any]])
+        XCTAssertEqual(would.first?["what"] as? String, "run touch \(dir)/t")
+        XCTAssertEqual(would.map { $0["path"] as? String }, [nil, target, "\(dir)/ins_lock"])
+        XCTAssertEqual(would[1]["diff"] as? String, "--- /dev/null\n+++ b\(target)\n@@ -0,0 +1 @@\n+x\n\\ No newline at end of file\n")
         XCTAssertTrue(r.stderr.contains("[dry-run] would write"), r.stderr)
         for f in [target, "\(dir)/ins_lock", "\(dir)/t"] { XCTAssertFalse(FileManager.default.fileExists(atPath: f), f) }
     }

@@ -3,7 +3,7 @@
 -- the checklist; the pure parts (parse, validate) take the server's facts as a table so
 -- lib/tests/gucs_test.lua can check them without a server.
 local guc_value = require("guc_value")
-local unquote, numeric, bools, mem = guc_value.unquote, guc_value.numeric, guc_value.bools, guc_value.mem
+local numeric, bools, mem = guc_value.numeric, guc_value.bools, guc_value.mem
 
 local M = {}
 
@@ -115,7 +115,7 @@ function M.validate(wanted, names, facts)
   end
   for _, name in ipairs(names) do
     local w, s = wanted[name], facts.settings[name]
-    local v, quoted = unquote(w.raw)
+    local v, quoted = conf.unquote(w.raw)
     if v == nil then reject(name, "malformed quoted value")
     elseif not s then
       -- an extension's setting is known once its library is loaded; postgres accepts any dotted
@@ -191,6 +191,20 @@ function M.report(conn, wanted, names, conf_path)
   return out
 end
 
+--- A dry run's report: status "would apply", "would need a restart" (a postmaster
+--- parameter) or "unchanged" (the file already had it), from pg_settings' context.
+function M.would(conn, wanted, names, changed)
+  local is_changed, out = {}, {}
+  for _, name in ipairs(changed) do is_changed[name] = true end
+  for _, name in ipairs(names) do
+    local st = sql("select setting, context from pg_settings where name = $1", {name}, conn)[1]
+    local status = not is_changed[name] and "unchanged"
+      or (st and st.context == "postmaster") and "would need a restart" or "would apply"
+    out[name] = {value = wanted[name].value, setting = st and st.setting or sql.null, status = status}
+  end
+  return out
+end
+
 --- The previous lines of the values the server refused after all (name -> old value or
 --- sql.null to comment it out); nil when none was refused.
 function M.undo(results, before)
@@ -206,7 +220,8 @@ function M.log_results(wanted, names, results)
   for _, name in ipairs(names) do
     local r = results[name]
     local line = string.format("%s = %s: %s%s", name, wanted[name].value, r.status, r.message and (" (" .. r.message .. ")") or "")
-    if r.status == "applied" or r.status == "pending_restart" then log.info(line) else log.warn(line) end
+    local fine = r.status == "applied" or r.status == "pending_restart" or r.status == "unchanged" or r.status:match("^would")
+    if fine then log.info(line) else log.warn(line) end
   end
 end
 

@@ -28,7 +28,7 @@ public struct HostCall {
     public subscript(i: Int) -> LuaValue { i >= 1 && i <= args.count ? args[i - 1] : .nil }
 
     private func bad(_ i: Int, _ what: String, _ expected: String) -> HostError {
-        .usage("\(name): argument #\(i) (\(what)) must be \(expected), got \(self[i].typeName)")
+        .usage("\(name): argument \(i) (\(what)) must be \(expected), got \(self[i].typeName)")
     }
 
     public func string(_ i: Int, _ what: String) throws -> String {
@@ -64,7 +64,7 @@ public struct HostCall {
     /// The host object at `i` (e.g. `self` of a method call).
     public func object<T: HostObject>(_ i: Int, as type: T.Type) throws -> T {
         guard let box = sl_object_box(state.L, Int32(i) + stackOffset, T.metatableName) else {
-            throw HostError.usage("\(name): argument #\(i) must be an open \(T.typeLabel)")
+            throw HostError.usage("\(name): argument \(i) must be an open \(T.typeLabel)")
         }
         return Unmanaged<ObjectBox>.fromOpaque(box).takeUnretainedValue().object as! T
     }
@@ -79,6 +79,9 @@ public struct Options {
         self.table = table
         self.context = context
     }
+
+    /// Whether the option is given (not nil).
+    public func has(_ key: String) -> Bool { !table[key].isNil }
 
     private func bad(_ key: String, _ expected: String) -> HostError {
         .usage("\(context): option '\(key)' must be \(expected), got \(table[key].typeName)")

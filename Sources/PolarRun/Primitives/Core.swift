@@ -1,5 +1,10 @@
 import CLua
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import Logging
 import LuaShim
 
@@ -14,6 +19,8 @@ extension Runtime {
             "executable": .string(Host.executablePath),
             "runbooks_dir": .optional(SearchPath.bundledDirectory(environment: options.environment, executable: nil)),
             "is_root": .bool(getuid() == 0),
+            // the pod's layout (Support/PodDefaults.swift) with this run's environment applied
+            "defaults": PodDefaults.table(options.environment),
             // --json: stdout carries only the result document, so print nothing else there
             "json": .bool(options.json),
         ]))
@@ -38,7 +45,7 @@ extension Runtime {
         }
         lua.setGlobal("_polarrun_find_module") { [unowned self] call in
             let name = try call.string(1, "module name")
-            let near = self.runbook.map { ($0.path as NSString).deletingLastPathComponent }
+            let near = self.runbook.map { $0.path.deletingLastPathComponent }
             guard let path = self.searchPath.module(name, near: near) else {
                 throw HostError.usage("module '\(name)' not found in lib/ next to the runbook, POLARRUN_PATH or the bundled runbooks/lib")
             }
@@ -61,8 +68,8 @@ extension Runtime {
                 }
             }.joined(separator: " ")
         }
-        for (name, level) in [("debug", Logger.Level.debug), ("info", .info), ("warn", .warning), ("error", .error)] {
-            lua.setField("log", name) { [unowned self] call in
+        for (decl, level) in [(API.Log.debug, Logger.Level.debug), (API.Log.info, .info), (API.Log.warn, .warning), (API.Log.error, .error)] {
+            lua.define(decl) { [unowned self] call in
                 self.log(level, logText(call.args))
                 return []
             }
@@ -70,11 +77,11 @@ extension Runtime {
 
         // log.console("stdout"|"stderr"): where console log lines go (PolarDB Stack reads stdout)
         // log.file(...): the manager log only, for what the runbook also prints for reading
-        lua.setField("log", "file") { [unowned self] call in
+        lua.define(API.Log.file) { [unowned self] call in
             self.sink.emit(level: .info, where: self.whereInLua(), message: logText(call.args), console: false)
             return []
         }
-        lua.setField("log", "console") { [unowned self] call in
+        lua.define(API.Log.console) { [unowned self] call in
             let stream = try call.string(1, "stream")
             guard stream == "stdout" || stream == "stderr" else {
                 throw HostError.usage("log.console: stream must be \"stdout\" or \"stderr\", got '\(stream)'")
@@ -82,12 +89,12 @@ extension Runtime {
             self.sink.consoleIsStdout = stream == "stdout"
             return []
         }
-        lua.setField("polarrun", "secret") { [unowned self] call in
+        lua.define(API.Polarrun.secret) { [unowned self] call in
             let s = try call.string(1, "value")
             self.secrets.add(s)
             return [.string(s)]
         }
-        lua.setField("proc", "env") { [unowned self] call in
+        lua.define(API.Proc.env) { [unowned self] call in
             let name = try call.string(1, "name")
             // Foundation turns invalid UTF-8 into U+FFFD, so distinct values (role names the
             // Stack sends) would collide: such a variable is refused, not repaired
@@ -96,7 +103,7 @@ extension Runtime {
             }
             return [.optional(self.options.environment[name])]
         }
-        lua.setField("polarrun", "sleep") { [unowned self] call in
+        lua.define(API.Polarrun.sleep) { [unowned self] call in
             let secs = try call.number(1, "seconds")
             guard secs >= 0 else { throw HostError.usage("polarrun.sleep: seconds must be >= 0") }
             let end = sl_monotonic() + secs
@@ -115,18 +122,18 @@ extension Runtime {
             }
             return []
         }
-        lua.setField("proc", "trap_termination") { _ in
+        lua.define(API.Proc.trapTermination) { _ in
             sl_set_signal_trapped(1)
             return []
         }
-        lua.setField("proc", "terminating") { _ in [.bool(sl_signal_received() != 0)] }
-        lua.setField("polarrun", "now") { _ in [.number(Date().timeIntervalSince1970)] }
+        lua.define(API.Proc.terminating) { _ in [.bool(sl_signal_received() != 0)] }
+        lua.define(API.Polarrun.now) { _ in [.number(Date().timeIntervalSince1970)] }
 
         installParams()
-        lua.setField("polarrun", "runbook_dir") { [unowned self] _ in
-            [.optional(self.runbook.map { ($0.path as NSString).deletingLastPathComponent })]
+        lua.define(API.Polarrun.runbookDir) { [unowned self] _ in
+            [.optional(self.runbook.map { $0.path.deletingLastPathComponent })]
         }
-        lua.setField("polarrun", "call") { [unowned self] call in
+        lua.define(API.Polarrun.call) { [unowned self] call in
             try self.callRunbook(call)
         }
     }
@@ -143,7 +150,7 @@ extension Runtime {
             }
         }
         lua.setField("polarrun", "params", value: .table(raw))
-        lua.setField("polarrun", "inputs") { [unowned self] call in
+        lua.define(API.Polarrun.inputs) { [unowned self] call in
             let spec = try call.table(1, "input declarations")
             let current = try self.lua.field("polarrun", "params")
             let given = current.tableValue ?? LuaTable()
@@ -174,7 +181,7 @@ extension Runtime {
         opts.timeout = lua.deadlineRemaining < 1e8 ? max(0.001, lua.deadlineRemaining) : nil
         // the called runbook shares what is left of the cap, so nesting cannot multiply it
         if options.memoryLimit > 0 { opts.memoryLimit = max(1 << 20, options.memoryLimit - lua.memoryUsed) }
-        let child = try Runtime(options: opts, sink: sink, secrets: secrets)
+        let child = try Runtime(options: opts, sink: sink, secrets: secrets, recorder: recorder)
         let outcome = child.finish(child.run(rb))
         if let f = outcome.failure {
             if f.kind == "call_depth" { throw tooDeep }   // one message, not one prefix per level

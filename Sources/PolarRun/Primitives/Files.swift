@@ -1,22 +1,30 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import LuaShim
 
 /// fs.* file helpers, lock_file / unlock_file (instance lock markers) and flock (mutual exclusion).
 extension Runtime {
     func installFiles() {
-        lua.setField("fs", "read") { call in
+        lua.define(API.Fs.read) { [unowned self] call in
             let path = try call.string(1, "path")
-            guard let bytes = try AtomicFile.read(path) else { return [.nil, .string("no such file: \(path)")] }
+            guard let bytes = try self.readFile(path) else { return [.nil, .string("no such file: \(path)")] }
             return [.string(String(decoding: bytes, as: UTF8.self))]
         }
-        lua.setField("fs", "write") { [unowned self] call in
+        lua.define(API.Fs.write) { [unowned self] call in
             let path = try call.string(1, "path")
             let text = try call.string(2, "content")
-            let o = Options(try call.optTable(3, "options"), context: "fs.write")
-            try o.allow(["mode", "owner"])
+            let o = Options(try call.optTable(3, "options"), context: call.name)
             let mode = try o.string("mode").map { try parseMode($0) }
             let owner = try o.string("owner").map { try lookupUser($0) }.map { ($0.uid, $0.gid) }
-            if self.mutating("write \(path)") { return [] }
+            if let view = self.recorder?.files {
+                try view.write(path, Array(text.utf8), mode: mode)
+                self.log(.info, "[dry-run] would write \(path)")
+                return []
+            }
             try AtomicFile.write(text, to: path, mode: mode, owner: owner)
             return []
         }
@@ -24,9 +32,18 @@ extension Runtime {
         // (no temporary file, no truncation, no new blocks), then fsyncs. `content` must be exactly
         // the file's size — pad it. For files that must change when the file system is full
         // (the pre-sized include file of lock_disk_full); not atomic: keep such files small.
-        lua.setField("fs", "write_in_place") { [unowned self] call in
+        lua.define(API.Fs.writeInPlace) { [unowned self] call in
             let path = try call.string(1, "path")
             let bytes = Array(try call.string(2, "content").utf8)
+            if let view = self.recorder?.files {
+                guard let old = view.read(path) else { throw HostError.io("fs.write_in_place: \(path) is not an existing regular file") }
+                guard old.count == bytes.count else {
+                    throw HostError.usage("fs.write_in_place: content is \(bytes.count) bytes but \(path) has \(old.count); pad it to the file's size")
+                }
+                try view.write(path, bytes, mode: nil)
+                self.log(.info, "[dry-run] would overwrite \(path) in place")
+                return []
+            }
             var st = stat()
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
                 throw HostError.io("fs.write_in_place: \(path) is not an existing regular file")
@@ -34,10 +51,9 @@ extension Runtime {
             guard Int(st.st_size) == bytes.count else {
                 throw HostError.usage("fs.write_in_place: content is \(bytes.count) bytes but \(path) has \(st.st_size); pad it to the file's size")
             }
-            if self.mutating("overwrite \(path) in place") { return [] }
             let fd = open(path, O_WRONLY | O_CLOEXEC)
             guard fd >= 0 else { throw HostError.io("cannot open \(path): \(errnoText())") }
-            defer { Foundation.close(fd) }
+            defer { Glibc.close(fd) }
             var off = 0
             while off < bytes.count {
                 let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + off, bytes.count - off, off_t(off)) }
@@ -47,19 +63,27 @@ extension Runtime {
             guard fsync(fd) == 0 else { throw HostError.io("cannot fsync \(path): \(errnoText())") }
             return []
         }
-        lua.setField("fs", "exists") { call in
-            [.bool(FileManager.default.fileExists(atPath: try call.string(1, "path")))]
+        lua.define(API.Fs.exists) { [unowned self] call in
+            [.bool(self.fileExists(try call.string(1, "path")))]
         }
-        lua.setField("fs", "is_dir") { call in
-            var isDir: ObjCBool = false
-            let e = FileManager.default.fileExists(atPath: try call.string(1, "path"), isDirectory: &isDir)
-            return [.bool(e && isDir.boolValue)]
-        }
-        lua.setField("fs", "remove") { [unowned self] call in
+        lua.define(API.Fs.isDir) { [unowned self] call in
             let path = try call.string(1, "path")
-            let o = Options(try call.optTable(2, "options"), context: "fs.remove")
-            try o.allow(["recursive"])
-            if self.mutating("remove \(path)") { return [] }
+            if let view = self.recorder?.files { return [.bool(view.isDirectory(path))] }
+            var isDir = false
+            let e = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+            return [.bool(e && isDir)]
+        }
+        lua.define(API.Fs.remove) { [unowned self] call in
+            let path = try call.string(1, "path")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
+            if let view = self.recorder?.files {
+                if case .directory = view.entry(path), try o.bool("recursive") != true {
+                    throw HostError.usage("fs.remove: \(path) is a directory; pass {recursive=true}")
+                }
+                let had = view.remove(path)
+                if had { self.log(.info, "[dry-run] would remove \(path)") }
+                return [.bool(had)]
+            }
             AtomicFile.removeStaleTemporaries(of: path)
             var st = stat()
             guard lstat(path, &st) == 0 else { return [.bool(false)] }
@@ -71,14 +95,17 @@ extension Runtime {
             } else if unlink(path) != 0 {
                 throw HostError.io("cannot remove \(path): \(errnoText())")
             }
-            AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
+            AtomicFile.syncDirectory(path.deletingLastPathComponent)
             return [.bool(true)]
         }
-        lua.setField("fs", "mkdir") { [unowned self] call in
+        lua.define(API.Fs.mkdir) { [unowned self] call in
             let path = try call.string(1, "path")
-            let o = Options(try call.optTable(2, "options"), context: "fs.mkdir")
-            try o.allow(["mode", "owner"])
-            if self.mutating("mkdir \(path)") { return [] }
+            let o = Options(try call.optTable(2, "options"), context: call.name)
+            if let view = self.recorder?.files {
+                if !view.isDirectory(path) { self.log(.info, "[dry-run] would create directory \(path)") }
+                try view.mkdir(path)
+                return []
+            }
             let mode = try o.string("mode").map { try parseMode($0) } ?? 0o755
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: Int(mode)])
@@ -88,10 +115,19 @@ extension Runtime {
             }
             return []
         }
-        lua.setField("fs", "symlink") { [unowned self] call in
+        lua.define(API.Fs.symlink) { [unowned self] call in
             let target = try call.string(1, "target")
             let link = try call.string(2, "link path")
-            if self.mutating("symlink \(link) -> \(target)") { return [] }
+            if let view = self.recorder?.files {
+                switch view.entry(link) {
+                case .symlink(let t) where t == target: return [.bool(false)]
+                case .symlink, .absent: break
+                default: throw HostError.io("fs.symlink: \(link) exists and is not a symbolic link")
+                }
+                view.symlink(target, at: link)
+                self.log(.info, "[dry-run] would link \(link) -> \(target)")
+                return [.bool(true)]
+            }
             var st = stat()
             if lstat(link, &st) == 0 {
                 if (st.st_mode & S_IFMT) == S_IFLNK, (try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == target {
@@ -108,23 +144,46 @@ extension Runtime {
             guard rename(tmp, link) == 0 else { unlink(tmp); throw HostError.io("cannot create symlink \(link): \(errnoText())") }
             return [.bool(true)]
         }
-        lua.setField("fs", "copy") { [unowned self] call in
+        lua.define(API.Fs.copy) { [unowned self] call in
             let from = try call.string(1, "source")
             let to = try call.string(2, "destination")
-            if self.mutating("copy \(from) -> \(to)") { return [] }
+            if let view = self.recorder?.files {
+                try view.copy(from, to: to)
+                self.log(.info, "[dry-run] would copy \(from) -> \(to)")
+                return []
+            }
             try copyTree(from, to)
             return []
         }
-        lua.setField("fs", "list") { call in
+        lua.define(API.Fs.list) { [unowned self] call in
             let path = try call.string(1, "directory")
+            if let view = self.recorder?.files {
+                guard let names = view.list(path) else { throw HostError.io("cannot list \(path): no such directory or no access") }
+                return [.list(names)]
+            }
             do {
                 return [.list(try FileManager.default.contentsOfDirectory(atPath: path).sorted())]
             } catch {
                 throw HostError.io("cannot list \(path): no such directory or no access")
             }
         }
-        lua.setField("fs", "stat") { call in
+        lua.define(API.Fs.stat) { [unowned self] call in
             let path = try call.string(1, "path")
+            if let view = self.recorder?.files, view.covers(path) {
+                // the overlay changed it: what a stat would say after the writes
+                switch view.entry(path) {
+                case .absent: return [.nil]
+                case .file(let b, let m):
+                    return [.record(["type": "file", "size": .int(Int64(b.count)), "mode": .int(Int64(m)), "uid": .int(Int64(getuid())),
+                                     "gid": .int(Int64(getgid())), "mtime": .number(Date().timeIntervalSince1970)])]
+                case .directory:
+                    return [.record(["type": "directory", "size": 4096, "mode": 0o755, "uid": .int(Int64(getuid())),
+                                     "gid": .int(Int64(getgid())), "mtime": .number(Date().timeIntervalSince1970)])]
+                case .symlink(let t):
+                    return [.record(["type": "link", "size": .int(Int64(t.utf8.count)), "mode": 0o777, "uid": .int(Int64(getuid())),
+                                     "gid": .int(Int64(getgid())), "mtime": .number(Date().timeIntervalSince1970)])]
+                }
+            }
             var st = stat()
             guard lstat(path, &st) == 0 else { return [.nil] }
             let type: String
@@ -138,41 +197,55 @@ extension Runtime {
                              "uid": .int(Int64(st.st_uid)), "gid": .int(Int64(st.st_gid)),
                              "mtime": .number(Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)])]
         }
-        lua.setField("fs", "free_bytes") { call in
+        lua.define(API.Fs.freeBytes) { call in
             let path = try call.string(1, "path")
             var s = statvfs()
             guard statvfs(path, &s) == 0 else { throw HostError.io("cannot stat file system of \(path): \(errnoText())") }
             return [.int(Int64(s.f_bavail) * Int64(s.f_frsize))]
         }
-        lua.setField("fs", "temp_dir") { call in
+        lua.define(API.Fs.tempDir) { [unowned self] call in
             let prefix = try call.optString(1, "prefix") ?? "polarrun"
+            if let view = self.recorder?.files {
+                // a scratch directory in the overlay only: a dry run leaves nothing behind in /tmp
+                var path: String
+                repeat { path = "/tmp/\(prefix).dryrun-\(UInt32.random(in: 0...UInt32.max))" } while view.exists(path)
+                try view.mkdir(path)
+                return [.string(path)]
+            }
             var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
             guard let p = mkdtemp(&template) else { throw HostError.io("cannot create a temporary directory: \(errnoText())") }
             return [.string(String(cString: p))]
         }
 
-        lua.setGlobal("lock_file") { [unowned self] call in
+        lua.define(API.Fs.lockFile) { [unowned self] call in
             let path = try call.string(1, "path")
             let content = try call.optString(2, "content") ?? "locked by polarrun run \(self.runID) at \(Date())\n"
-            if FileManager.default.fileExists(atPath: path) { self.log(.info, "lock file \(path) already present"); return [.bool(false)] }
-            if self.mutating("create lock file \(path)") { return [.bool(true)] }
+            if self.fileExists(path) { self.log(.info, "lock file \(path) already present"); return [.bool(false)] }
+            if let view = self.recorder?.files {
+                try view.write(path, Array(content.utf8), mode: nil)
+                self.log(.info, "[dry-run] would create lock file \(path)")
+                return [.bool(true)]
+            }
             try AtomicFile.write(content, to: path)
             self.log(.info, "created lock file \(path)")
             return [.bool(true)]
         }
-        lua.setField("fs", "unlock_file") { [unowned self] call in
+        lua.define(API.Fs.unlockFile) { [unowned self] call in
             let path = try call.string(1, "path")
-            guard FileManager.default.fileExists(atPath: path) else { return [.bool(false)] }
-            if self.mutating("remove lock file \(path)") { return [.bool(true)] }
+            guard self.fileExists(path) else { return [.bool(false)] }
+            if let view = self.recorder?.files {
+                view.remove(path)
+                self.log(.info, "[dry-run] would remove lock file \(path)")
+                return [.bool(true)]
+            }
             guard unlink(path) == 0 else { throw HostError.io("cannot remove lock file \(path): \(errnoText())") }
-            AtomicFile.syncDirectory((path as NSString).deletingLastPathComponent)
+            AtomicFile.syncDirectory(path.deletingLastPathComponent)
             self.log(.info, "removed lock file \(path)")
             return [.bool(true)]
         }
-        lua.setField("fs", "flock") { [unowned self] call in
+        lua.define(API.Fs.flock) { [unowned self] call in
             let path = try call.string(1, "lock path")
-            let o = Options(try call.optTable(2, "options"), context: "flock")
-            try o.allow(["timeout", "shared"])
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             let timeout = try o.double("timeout") ?? 600
             let lock = try self.acquireLock(path: path, shared: try o.bool("shared") ?? false, timeout: timeout,
                                             onWait: { self.log(.info, "waiting for lock \(path) (held by another run)") })
@@ -183,6 +256,8 @@ extension Runtime {
     /// Waits for a file lock no longer than the run's deadline; a wait the deadline cut short
     /// is the deadline's failure (exit 124), not the lock's.
     func acquireLock(path: String, shared: Bool, timeout: Double, onWait: () -> Void) throws -> FileLock {
+        // a dry run writes nothing, so it needs no lock a real run would have to create the file for
+        if recorder != nil && access(path, F_OK) != 0 { return FileLock(path: path, fd: -1) }
         let remaining = lua.deadlineRemaining
         do {
             return try FileLock.acquire(path: path, shared: shared, timeout: min(timeout, remaining), onWait: onWait)
@@ -192,11 +267,24 @@ extension Runtime {
         }
     }
 
-    /// In a dry run, logs what would happen and returns true (the caller then does nothing).
+    /// In a dry run, logs and records what would happen and returns true (the caller then
+    /// does nothing).
     func mutating(_ what: String) -> Bool {
-        guard options.dryRun else { return false }
+        guard let recorder else { return false }
         log(.info, "[dry-run] would \(what)")
+        recorder.action(secrets.mask(what))
         return true
+    }
+
+    /// A file's bytes as this run sees them (the dry run's overlay first); nil when absent.
+    func readFile(_ path: String) throws -> [UInt8]? {
+        if let view = recorder?.files { return view.read(path) }
+        return try AtomicFile.read(path)
+    }
+
+    func fileExists(_ path: String) -> Bool {
+        if let view = recorder?.files { return view.exists(path) }
+        return FileManager.default.fileExists(atPath: path)
     }
 }
 
@@ -208,12 +296,12 @@ func parseMode(_ s: String) throws -> mode_t {
 /// Copies a file or a directory tree (symlinks copied as links).
 func copyTree(_ from: String, _ to: String) throws {
     let fm = FileManager.default
-    var isDir: ObjCBool = false
+    var isDir = false
     guard fm.fileExists(atPath: from, isDirectory: &isDir) else { throw HostError.io("cannot copy \(from): no such file") }
-    if isDir.boolValue {
+    if isDir {
         try fm.createDirectory(atPath: to, withIntermediateDirectories: true)
         for name in try fm.contentsOfDirectory(atPath: from) {
-            try copyTree((from as NSString).appendingPathComponent(name), (to as NSString).appendingPathComponent(name))
+            try copyTree(from.appendingPathComponent(name), to.appendingPathComponent(name))
         }
         return
     }
@@ -253,17 +341,20 @@ public final class FileLock: HostObject {
             usleep(50_000)
             if flock(fd, op | LOCK_NB) == 0 { return FileLock(path: path, fd: fd) }
             if sl_signal_received() != 0 && sl_signal_trapped() == 0 {
-                Foundation.close(fd)
+                Glibc.close(fd)
                 throw HostError("terminated", "stopped waiting for the lock on \(path): polarrun received SIG\(signalName(sl_signal_received()))")
             }
         }
-        Foundation.close(fd)
+        Glibc.close(fd)
         throw HostError("lock", "could not lock \(path) within \(Int(timeout))s: another polarrun run holds it")
     }
 
     public static func methods() -> [String: HostFunction] { [:] }
 
+    /// Whether the lock is still held (not closed).
+    var isOpen: Bool { fd >= 0 }
+
     public func close() {
-        if fd >= 0 { Foundation.close(fd); fd = -1 }
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
     }
 }

@@ -1,12 +1,16 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// git_clone(url, {branch=, depth=, dest=, submodules=, mirror=}).
 extension Runtime {
     func installGit() {
-        lua.setGlobal("git_clone") { [unowned self] call in
+        lua.define(API.Git.clone) { [unowned self] call in
             let url = try call.string(1, "repository URL")
-            let o = Options(try call.optTable(2, "options"), context: "git_clone")
-            try o.allow(["branch", "depth", "dest", "submodules", "mirror", "timeout"])
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             guard let dest = try o.string("dest") else { throw HostError.usage("git_clone: option 'dest' (the directory to clone into) is required") }
             let branch = try o.string("branch")
             if let b = branch, b.hasPrefix("-") || b.isEmpty { throw HostError.usage("git_clone: invalid branch name '\(b)'") }
@@ -18,7 +22,8 @@ extension Runtime {
             }
             let depth = try o.int("depth")
             let timeout = try o.double("timeout") ?? 1800
-            if FileManager.default.fileExists(atPath: dest), !((try? FileManager.default.contentsOfDirectory(atPath: dest))?.isEmpty ?? true) {
+            let destEntries = self.recorder.map { $0.files.list(dest) } ?? (try? FileManager.default.contentsOfDirectory(atPath: dest))
+            if self.fileExists(dest), !(destEntries?.isEmpty ?? true) {
                 throw HostError.usage("git_clone: destination \(dest) exists and is not empty")
             }
             var source = url
@@ -56,11 +61,11 @@ extension Runtime {
             var rev = ProcessSpec(["git", "-C", dest, "rev-parse", "HEAD"])
             rev.environment = self.gitEnvironment()
             let commit = self.options.dryRun ? "0000000000000000000000000000000000000000"
-                : try self.runProcess(rev, readonly: true, quiet: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                : try self.runProcess(rev, readonly: true, quiet: true).stdout.trimmingWhitespace()
             var head = ProcessSpec(["git", "-C", dest, "rev-parse", "--abbrev-ref", "HEAD"])
             head.environment = self.gitEnvironment()
             let actual = self.options.dryRun ? (branch ?? "HEAD")
-                : try self.runProcess(head, readonly: true, quiet: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                : try self.runProcess(head, readonly: true, quiet: true).stdout.trimmingWhitespace()
             self.log(.info, "cloned \(url) \(actual) at \(commit.prefix(12)) into \(dest)")
             return [.record(["dir": .string(dest), "commit": .string(commit), "branch": .string(actual), "url": .string(url)])]
         }
@@ -68,13 +73,14 @@ extension Runtime {
 
     /// A bare mirror of `url` kept at `mirror`: created once, then fetched.
     func updateMirror(url: String, mirror: String, timeout: Double) throws {
+        if mutating("update the mirror \(mirror) of \(url)") { return }
         var spec: ProcessSpec
-        if FileManager.default.fileExists(atPath: (mirror as NSString).appendingPathComponent("HEAD")) {
+        if FileManager.default.fileExists(atPath: mirror.appendingPathComponent("HEAD")) {
             log(.info, "fetching \(url) into mirror \(mirror)")
             spec = ProcessSpec(["git", "-C", mirror, "fetch", "--quiet", "--prune", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
         } else {
             log(.info, "creating mirror of \(url) at \(mirror)")
-            try FileManager.default.createDirectory(atPath: (mirror as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: mirror.deletingLastPathComponent, withIntermediateDirectories: true)
             spec = ProcessSpec(["git", "clone", "--quiet", "--mirror", "--", url, mirror])
         }
         spec.timeout = timeout

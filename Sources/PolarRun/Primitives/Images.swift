@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// docker_build{...} and push(image, opts): the Docker CLI against DOCKER_HOST.
 ///
@@ -15,19 +20,17 @@ extension Runtime {
                                       "invalid reference"]
 
     func installImages() {
-        lua.setGlobal("docker_build") { [unowned self] call in
-            let o = Options(try call.table(1, "build options"), context: "docker_build")
-            try o.allow(["tag", "dockerfile", "context", "build_args", "labels", "network", "prefix", "timeout", "pull",
-                         "no_cache", "wait", "since", "progress", "quiet"])
+        lua.define(API.Images.build) { [unowned self] call in
+            let o = Options(try call.table(1, "build options"), context: call.name)
             guard let tag = try o.string("tag"), !tag.isEmpty else { throw HostError.usage("docker_build: option 'tag' is required") }
             guard let context = try o.string("context") else { throw HostError.usage("docker_build: option 'context' is required") }
-            let dockerfile = try o.string("dockerfile") ?? (context as NSString).appendingPathComponent("Dockerfile")
-            guard FileManager.default.fileExists(atPath: dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
-            guard FileManager.default.fileExists(atPath: context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
+            let dockerfile = try o.string("dockerfile") ?? context.appendingPathComponent("Dockerfile")
+            guard self.fileExists(dockerfile) else { throw HostError.usage("docker_build: Dockerfile \(dockerfile) does not exist") }
+            guard self.fileExists(context) else { throw HostError.usage("docker_build: context directory \(context) does not exist") }
             let wait = try o.bool("wait") ?? true
             let quiet = try o.bool("quiet") ?? false
             let timeout = try o.double("timeout") ?? 7200
-            let iid = NSTemporaryDirectory() + "polarrun-iid-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            let iid = temporaryDirectory() + "polarrun-iid-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             // BuildKit (built into Docker 20.10 and later): cache mounts (`RUN --mount=type=cache`)
             // keep the engine's compiler cache between builds; plain progress is one line per event
             var args = [try self.dockerCLI(), "build", "--progress", "plain", "--network", try o.string("network") ?? "host",
@@ -50,9 +53,9 @@ extension Runtime {
             child.onEnd = { h in
                 defer { unlink(iid) }
                 let id = ((try? AtomicFile.read(iid)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? "")
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                    .trimmingWhitespace()
                 if h.exitStatus == 0 && !h.didTimeOut && id.hasPrefix("sha256:") {
-                    if !quiet { sink.emit(level: .info, where: place, message: "[\(prefix)] built \(tag) (\(id.prefix(19))) in \(String(format: "%.1f", h.age))s") }
+                    if !quiet { sink.emit(level: .info, where: place, message: "[\(prefix)] built \(tag) (\(id.prefix(19))) in \(cFormat("%.1f", h.age))s") }
                     return .done(ok: true, fields: LuaTable(["image": .string(tag), "id": .string(id)]))
                 }
                 let why = h.didTimeOut ? "timed out after \(Int(timeout))s" : "exit status \(h.exitStatus ?? -1)"
@@ -65,10 +68,9 @@ extension Runtime {
             try self.startChild(child, spec)
             return try self.settle(child, wait: wait) { r in [.record(["image": r["image"], "id": r["id"]])] }
         }
-        lua.setGlobal("push") { [unowned self] call in
+        lua.define(API.Images.push) { [unowned self] call in
             let image = try call.string(1, "image")
-            let o = Options(try call.optTable(2, "options"), context: "push")
-            try o.allow(["retries", "backoff", "timeout", "prefix", "wait", "since", "progress", "quiet"])
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             let retries = try o.int("retries") ?? 4
             var backoff = try o.double("backoff") ?? 1
             let wait = try o.bool("wait") ?? true
@@ -87,7 +89,7 @@ extension Runtime {
             child.onEnd = { h in
                 let out = h.output
                 if h.exitStatus == 0, !h.didTimeOut,
-                   let d = out.stdout.range(of: #"digest: sha256:[0-9a-f]{64}"#, options: .regularExpression) {
+                   let d = out.stdout.firstRange(of: #/digest: sha256:[0-9a-f]{64}/#) {
                     let digest = String(out.stdout[d].dropFirst("digest: ".count))
                     if !quiet { sink.emit(level: .info, where: place, message: "[\(prefix)] pushed \(image) \(digest) (attempt \(attempt))") }
                     return .done(ok: true, fields: LuaTable(["image": .string(image), "digest": .string(digest), "attempts": .int(Int64(attempt))]))
@@ -104,7 +106,7 @@ extension Runtime {
                     ]))
                 }
                 sink.emit(level: .warning, where: place,
-                          message: "[\(prefix)] push attempt \(attempt) of \(retries + 1) failed (\(why)); retrying in \(String(format: "%g", backoff))s")
+                          message: "[\(prefix)] push attempt \(attempt) of \(retries + 1) failed (\(why)); retrying in \(cFormat("%g", backoff))s")
                 attempt += 1
                 defer { backoff = min(backoff * 2, 30) }
                 return .again(spec, after: backoff)

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// JSON text ⇄ Lua values. Objects encode with sorted keys; an empty table encodes as `{}`;
 /// JSON null decodes to the `null` sentinel.
@@ -16,8 +21,7 @@ public enum JSON {
         } catch let e as DecodingError {
             switch e {
             case .dataCorrupted(let ctx):
-                let detail = (ctx.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-                throw HostError.usage("invalid JSON: \(detail ?? ctx.debugDescription)")
+                throw HostError.usage("invalid JSON: \(ctx.underlyingError.map { "\($0)" } ?? ctx.debugDescription)")
             default: throw HostError.usage("invalid JSON: \(e)")
             }
         }

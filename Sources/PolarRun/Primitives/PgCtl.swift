@@ -1,23 +1,26 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// pg_ctl(action, opts) and pg_bin(name): the engine's own tools, run as the database OS user.
 extension Runtime {
     static let pgCtlActions: Set<String> = ["start", "stop", "restart", "reload", "promote", "status"]
 
     func installPgCtl() {
-        lua.setField("pg_ctl", "bin") { [unowned self] call in
+        lua.define(API.PgCtl.bin) { [unowned self] call in
             let name = try call.string(1, "program")
-            let o = Options(try call.optTable(2, "options"), context: "pg_bin")
-            try o.allow(["bindir"])
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             return [.string(try self.pgBinary(name, bindir: try o.string("bindir")))]
         }
-        lua.setCallable("pg_ctl") { [unowned self] call in
+        lua.define(API.PgCtl.call) { [unowned self] call in
             let action = try call.string(1, "action")
             guard Runtime.pgCtlActions.contains(action) else {
                 throw HostError.usage("pg_ctl: unknown action '\(action)' (one of: \(Runtime.pgCtlActions.sorted().joined(separator: ", ")))")
             }
-            let o = Options(try call.optTable(2, "options"), context: "pg_ctl")
-            try o.allow(["pgdata", "bindir", "user", "mode", "timeout", "wait", "logfile", "options"])
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             return [try self.pgCtl(action, o)]
         }
     }
@@ -26,7 +29,7 @@ extension Runtime {
     func dbUser(_ given: String?) -> String? {
         if let u = given, !u.isEmpty { return u }
         if let u = options.environment["POLARRUN_DB_USER"], !u.isEmpty { return u }
-        return getuid() == 0 ? "postgres" : nil
+        return getuid() == 0 ? PodDefaults.dbUser : nil
     }
 
     /// Finds an engine program: `bindir`, `POLARRUN_PG_BIN`, `/u01/polardb_pg/bin`, PATH, then
@@ -40,7 +43,7 @@ extension Runtime {
             for d in dirs { if let p = Subprocess.resolve("\(d)/\(name)", path: nil) { return p } }
             throw HostError.usage("\(name) not found in \(dirs.joined(separator: ", "))")
         }
-        dirs.append("/u01/polardb_pg/bin")
+        dirs.append(PodDefaults.engineBin)
         for d in dirs { if let p = Subprocess.resolve("\(d)/\(name)", path: nil) { return p } }
         if let p = Subprocess.resolve(name, path: options.environment["PATH"]) { return p }
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
@@ -50,7 +53,7 @@ extension Runtime {
     }
 
     func pgCtl(_ action: String, _ o: Options) throws -> LuaValue {
-        let pgdata = try o.string("pgdata") ?? options.environment["PGDATA"] ?? "/data"
+        let pgdata = try o.string("pgdata") ?? PodDefaults.pgdata(options.environment)
         let exe = try pgBinary("pg_ctl", bindir: try o.string("bindir"))
         let user = dbUser(try o.string("user"))
         let timeout = try o.int("timeout") ?? 60
@@ -68,12 +71,17 @@ extension Runtime {
             return s
         }
         let status = try runProcess(spec(["status", "-D", pgdata]), check: false, readonly: true, quiet: true)
-        let running = status.status == 0
-        let pid = status.stdout.range(of: #"PID: (\d+)"#, options: .regularExpression)
+        let simulated = recorder?.instances[FileView.normalize(pgdata)]
+        let running = simulated ?? (status.status == 0)
+        let pid = status.stdout.firstRange(of: #/PID: (\d+)/#)
             .map { Int64(status.stdout[$0].dropFirst(5)) ?? 0 } ?? 0
         if action == "status" {
-            if status.status == 4 || status.stderr.contains("is not a database cluster directory") {
+            if simulated == nil && (status.status == 4 || status.stderr.contains("is not a database cluster directory")) {
                 throw HostError.usage("pg_ctl: \(pgdata) is not a database cluster directory")
+            }
+            if let simulated {
+                return .record(["running": .bool(simulated), "pid": simulated ? .int(pid) : .nil, "dry_run": true,
+                                "output": .string("dry run: the instance would be \(simulated ? "running" : "stopped")")])
             }
             return .record(["running": .bool(running), "pid": running ? .int(pid) : .nil,
                             "output": .string(status.stdout + status.stderr)])
@@ -102,6 +110,15 @@ extension Runtime {
         default: // promote
             guard running else { throw HostError("process", "pg_ctl promote: the instance in \(pgdata) is not running") }
             args = ["promote", "-D", pgdata, "-t", String(timeout), "-w"]
+        }
+        if let recorder {
+            // not run: later calls see the state it would leave (see `DryRun.instances`)
+            let after = action == "stop" ? false : true
+            log(.info, "[dry-run] would \(action) the instance in \(pgdata)")
+            recorder.action("pg_ctl \(action) the instance in \(pgdata)")
+            recorder.instances[FileView.normalize(pgdata)] = after
+            return .record(["changed": true, "running": .bool(after), "dry_run": true,
+                            "output": .string("dry run: pg_ctl \(args.map(shellQuote).joined(separator: " ")) not run")])
         }
         let r = try runProcess(spec(args))
         let after = try runProcess(spec(["status", "-D", pgdata]), check: false, readonly: true, quiet: true)

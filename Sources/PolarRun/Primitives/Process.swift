@@ -1,13 +1,17 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import LuaShim
 
 /// run(argv, opts): a subprocess from an argv list.
 extension Runtime {
     func installProcess() {
-        lua.setField("proc", "run") { [unowned self] call in
-            let argv = try argvList(call, "run")
-            let o = Options(try call.optTable(2, "options"), context: "run")
-            try o.allow(["cwd", "env", "stdin", "timeout", "user", "check", "stream", "readonly", "clear_env", "quiet", "forward_signals"])
+        lua.define(API.Proc.run) { [unowned self] call in
+            let argv = try argvList(call, call.name)
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.stdin = try o.string("stdin")
@@ -91,7 +95,7 @@ func argvList(_ call: HostCall, _ function: String) throws -> [String] {
 /// Quotes one argv item for display in logs (never executed).
 func shellQuote(_ s: String) -> String {
     if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }) { return s }
-    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return "'" + s.replacing("'", with: "'\\''") + "'"
 }
 
 /// "TERM", "SIGTERM" or "15" → 15.

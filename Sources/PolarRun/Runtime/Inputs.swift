@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// One declared input of a runbook: `name = {type=, required=, default=, secret=, enum=, desc=}`.
 public struct InputSpec {
@@ -115,7 +120,7 @@ public struct InputSpec {
         case .list:
             if case .table = v { return v }
             if case .string(let s) = v {
-                return .list(s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+                return .list(s.split(separator: ",").map { $0.trimmingBlanks() }.filter { !$0.isEmpty })
             }
             throw bad("a comma-separated list")
         }

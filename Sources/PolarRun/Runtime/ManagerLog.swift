@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import Logging
 
 /// The manager log: one line per event, appended by any number of polarrun processes,
@@ -27,12 +32,12 @@ public final class ManagerLog {
     }
 
     deinit {
-        if fd >= 0 { Foundation.close(fd) }
-        if lockFD >= 0 { Foundation.close(lockFD) }
+        if fd >= 0 { Glibc.close(fd) }
+        if lockFD >= 0 { Glibc.close(lockFD) }
     }
 
     private func reopen() throws {
-        if fd >= 0 { Foundation.close(fd) }
+        if fd >= 0 { Glibc.close(fd) }
         fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw HostError.io("cannot open log file \(path): \(errnoText())") }
     }
@@ -54,7 +59,7 @@ public final class ManagerLog {
         data.withUnsafeBytes { buf in
             var off = 0
             while off < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + off, buf.count - off)
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
                 if n < 0 { if errno == EINTR { continue } else { break } }
                 off += n
             }
@@ -107,7 +112,7 @@ public final class LogSink {
     /// Writes to the console, above the progress board when one is shown.
     public func console(_ text: String, toStdout: Bool) {
         if let b = board, b.shown { b.print(text, toStdout: toStdout) }
-        else { (toStdout ? FileHandle.standardOutput : FileHandle.standardError).write(Data(text.utf8)) }
+        else { (toStdout ? Stdio.out : Stdio.err)(text) }
     }
 
     static func label(_ level: Logger.Level) -> String {

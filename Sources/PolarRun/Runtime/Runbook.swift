@@ -1,18 +1,23 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import LuaShim
 
 /// A runbook found on disk: its path, the name operators use, and its source text.
 public struct Runbook {
     public let path: String
-    public var name: String { (path as NSString).lastPathComponent }
+    public var name: String { path.lastPathComponent }
     public let source: String
 
     /// The first comment line (`-- …`), shown by `polarrun --list`.
     public var summary: String {
         for line in source.split(separator: "\n", omittingEmptySubsequences: false).prefix(5) {
-            let t = line.trimmingCharacters(in: .whitespaces)
+            let t = line.trimmingBlanks()
             if t.hasPrefix("#!") || t.hasPrefix("--!") { continue }
-            if t.hasPrefix("--") { return t.drop(while: { $0 == "-" }).trimmingCharacters(in: .whitespaces) }
+            if t.hasPrefix("--") { return t.drop(while: { $0 == "-" }).trimmingBlanks() }
             if !t.isEmpty { break }
         }
         return ""
@@ -52,14 +57,14 @@ public struct SearchPath {
     public static func bundledDirectory(environment: [String: String], executable: String?) -> String? {
         if let d = environment["POLARRUN_RUNBOOKS"], !d.isEmpty { return d }
         let exe = executable ?? Host.executablePath
-        var dir = (exe as NSString).deletingLastPathComponent
+        var dir = exe.deletingLastPathComponent
         let fm = FileManager.default
-        let shared = ((dir as NSString).deletingLastPathComponent as NSString).appendingPathComponent("share/polarrun/runbooks")
+        let shared = dir.deletingLastPathComponent.appendingPathComponent("share/polarrun/runbooks")
         if fm.fileExists(atPath: shared) { return shared }
         for _ in 0..<5 {
-            let candidate = (dir as NSString).appendingPathComponent("runbooks")
-            if fm.fileExists(atPath: (candidate as NSString).appendingPathComponent("lib")) { return candidate }
-            dir = (dir as NSString).deletingLastPathComponent
+            let candidate = dir.appendingPathComponent("runbooks")
+            if fm.fileExists(atPath: candidate.appendingPathComponent("lib")) { return candidate }
+            dir = dir.deletingLastPathComponent
         }
         return nil
     }
@@ -73,7 +78,7 @@ public struct SearchPath {
         }
         let file = arg.hasSuffix(".lua") ? arg : arg + ".lua"
         for d in directories {
-            let p = (d as NSString).appendingPathComponent(file)
+            let p = d.appendingPathComponent(file)
             if fm.fileExists(atPath: p) { return try Runbook(path: p) }
         }
         throw HostError.usage("runbook '\(arg)' not found: not a file, and \(whereLooked). `polarrun --list` shows the runbooks found; \(SearchPath.howToSet)")
@@ -90,12 +95,12 @@ public struct SearchPath {
 
     /// Finds a module for `require(name)`: `a.b` → `lib/a/b.lua` or `a/b.lua` in each directory.
     public func module(_ name: String, near runbookDir: String?) -> String? {
-        let rel = name.replacingOccurrences(of: ".", with: "/") + ".lua"
+        let rel = name.replacing(".", with: "/") + ".lua"
         var dirs: [String] = []
         if let r = runbookDir { dirs.append(r) }
         dirs += directories
         for d in dirs {
-            for p in [(d as NSString).appendingPathComponent("lib/" + rel), (d as NSString).appendingPathComponent(rel)] {
+            for p in [d.appendingPathComponent("lib/" + rel), d.appendingPathComponent(rel)] {
                 if FileManager.default.fileExists(atPath: p) { return p }
             }
         }
@@ -111,15 +116,15 @@ public struct SearchPath {
             // `*_test.lua` files are `polarrun test` cases, not runbooks
             for n in names.sorted() where n.hasSuffix(".lua") && !n.hasSuffix("_test.lua") && !seen.contains(n) {
                 seen.insert(n)
-                if let rb = try? Runbook(path: (d as NSString).appendingPathComponent(n)) { out.append(rb) }
+                if let rb = try? Runbook(path: d.appendingPathComponent(n)) { out.append(rb) }
             }
         }
         return out.sorted { $0.name < $1.name }
     }
 
     private func isDirectory(_ p: String) -> Bool {
-        var isDir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && isDir.boolValue
+        var isDir = false
+        return FileManager.default.fileExists(atPath: p, isDirectory: &isDir) && isDir
     }
 }
 

@@ -1,11 +1,16 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// Durable file operations: whole-file replacement that a crash never leaves half-written.
 public enum AtomicFile {
     /// Writes `data` to a temporary file next to `path`, fsyncs it, renames it over `path`
     /// and fsyncs the directory. Keeps the old file's mode and owner unless given.
     public static func write(_ data: [UInt8], to path: String, mode: mode_t? = nil, owner: (uid_t, gid_t)? = nil) throws {
-        let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let dir = path.deletingLastPathComponent.isEmpty ? "." : path.deletingLastPathComponent
         var old = stat()
         let exists = stat(path, &old) == 0
         removeStaleTemporaries(of: path)
@@ -17,7 +22,7 @@ public enum AtomicFile {
         try data.withUnsafeBytes { buf in
             var off = 0
             while off < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + off, buf.count - off)
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
                 if n < 0 {
                     if errno == EINTR { continue }
                     let e = errnoText()
@@ -37,13 +42,13 @@ public enum AtomicFile {
     }
 
     /// `.<name>.polarrun-` : the temporary files of `path` start with this, then `<pid>-<random>`.
-    static func temporaryPrefix(of path: String) -> String { ".\((path as NSString).lastPathComponent).polarrun-" }
+    static func temporaryPrefix(of path: String) -> String { ".\(path.lastPathComponent).polarrun-" }
 
     /// Removes temporary files of `path` that a run killed between create and rename left (a
     /// SIGKILL, a power cut): they would pile up on the very disk a disk-full lock protects.
     /// A file whose writer is still alive is left alone.
     public static func removeStaleTemporaries(of path: String) {
-        let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let dir = path.deletingLastPathComponent.isEmpty ? "." : path.deletingLastPathComponent
         let prefix = temporaryPrefix(of: path)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
         for name in names where name.hasPrefix(prefix) {
@@ -74,7 +79,7 @@ public enum AtomicFile {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buf.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress!, $0.count) }
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
             if n < 0 { if errno == EINTR { continue }; throw HostError.io("cannot read \(path): \(errnoText())") }
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])
@@ -85,6 +90,6 @@ public enum AtomicFile {
 
 /// The uid and gid of an OS user.
 public func lookupUser(_ name: String) throws -> (uid: uid_t, gid: gid_t, home: String) {
-    guard let pw = getpwnam(name) else { throw HostError.usage("no such OS user '\(name)'") }
-    return (pw.pointee.pw_uid, pw.pointee.pw_gid, String(cString: pw.pointee.pw_dir))
+    guard let u = try OSAccounts.user(name) else { throw HostError.usage("no such OS user '\(name)'") }
+    return (u.uid, u.gid, u.home)
 }

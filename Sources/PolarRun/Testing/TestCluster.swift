@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 
 /// The throwaway PostgreSQL cluster `polarrun test` runs cases against: initdb in a temporary
 /// directory (as the `postgres` OS user when run as root, since initdb refuses root), a unix
@@ -28,7 +33,7 @@ public final class TestCluster {
     public init(bin: String) throws {
         self.bin = bin
         self.runAs = getuid() == 0 ? "postgres" : nil
-        var template = Array(((NSTemporaryDirectory() as NSString).appendingPathComponent("polarrun-harness.XXXXXX")).utf8CString)
+        var template = Array(temporaryDirectory().appendingPathComponent("polarrun-harness.XXXXXX").utf8CString)
         guard mkdtemp(&template) != nil else { throw HostError.usage("cannot create a temporary directory") }
         root = String(cString: template)
         pgdata = root + "/pgdata"
@@ -49,10 +54,10 @@ public final class TestCluster {
         try check(["\(bin)/initdb", "-D", pgdata, "-U", "postgres", "--auth-local=trust", "--auth-host=trust",
                    "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], "initdb")
         let conf = "\nport = \(port)\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '\(pgdata)'\nfsync = off\nlogging_collector = off\n"
-        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: pgdata + "/postgresql.conf"))
-        h.seekToEndOfFile()
-        h.write(Data(conf.utf8))
-        try h.close()
+        let fd = open(pgdata + "/postgresql.conf", O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw HostError.io("cannot open \(pgdata)/postgresql.conf: \(errnoText())") }
+        Stdio.write(fd, conf)
+        close(fd)
         try check(["\(bin)/pg_ctl", "start", "-D", pgdata, "-w", "-t", "60", "-l", root + "/server.log"], "pg_ctl start")
     }
 

@@ -1,5 +1,10 @@
 import CLua
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+import Glibc
+#else
 import Foundation
+#endif
 import Logging
 import LuaShim
 
@@ -29,11 +34,11 @@ public struct TestHarness {
         var files: [String] = []
         let fm = FileManager.default
         for p in paths {
-            var isDir: ObjCBool = false
+            var isDir = false
             guard fm.fileExists(atPath: p, isDirectory: &isDir) else { throw HostError.usage("no such file or directory: \(p)") }
-            if !isDir.boolValue { files.append(p); continue }
-            let found = (fm.enumerator(atPath: p)?.allObjects as? [String] ?? []).filter { $0.hasSuffix("_test.lua") }.sorted()
-            files += found.map { (p as NSString).appendingPathComponent($0) }
+            if !isDir { files.append(p); continue }
+            let found = ((try? fm.subpathsOfDirectory(atPath: p)) ?? []).filter { $0.hasSuffix("_test.lua") }.sorted()
+            files += found.map { p.appendingPathComponent($0) }
         }
         return files
     }
@@ -43,20 +48,20 @@ public struct TestHarness {
     public func run() -> Int32 {
         let files: [String]
         do { files = try TestHarness.findFiles(paths.isEmpty ? ["."] : paths) } catch {
-            FileHandle.standardError.write(Data("polarrun test: \(error)\n".utf8)); return 2
+            Stdio.err("polarrun test: \(error)\n"); return 2
         }
         if files.isEmpty {
-            FileHandle.standardError.write(Data("polarrun test: no *_test.lua files in \((paths.isEmpty ? ["."] : paths).joined(separator: ", ")) (a test file is named NAME_test.lua)\n".utf8))
+            Stdio.err("polarrun test: no *_test.lua files in \((paths.isEmpty ? ["."] : paths).joined(separator: ", ")) (a test file is named NAME_test.lua)\n")
             return 2
         }
         var cluster: TestCluster? = nil
         if useCluster {
             guard let bin = TestCluster.binDirectory(option: pgBin, environment: environment) else {
-                FileHandle.standardError.write(Data("polarrun test: no PostgreSQL binaries (set --pg-bin or POLARRUN_TEST_PG_BIN, or use --no-cluster)\n".utf8))
+                Stdio.err("polarrun test: no PostgreSQL binaries (set --pg-bin or POLARRUN_TEST_PG_BIN, or use --no-cluster)\n")
                 return 2
             }
             do { cluster = try TestCluster(bin: bin) } catch {
-                FileHandle.standardError.write(Data("polarrun test: \(error)\n".utf8)); return 2
+                Stdio.err("polarrun test: \(error)\n"); return 2
             }
             if verbose { out("# cluster \(cluster!.pgdata) port \(cluster!.port) (\(bin))") }
         }
