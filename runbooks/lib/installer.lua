@@ -103,6 +103,8 @@ function M.initdb(ins)
                 "--auth-local=trust", "--auth-host=md5"}
   if ins.shared then table.move(polardb.initdb_args, 1, #polardb.initdb_args, #argv + 1, argv) end
   proc.run(argv, {user = ins.as_user, env = {LC_ALL = "C"}, stream = true})
+  -- a dry run listed initdb: its directory stands in for what it makes, so the later steps show their files
+  if polarrun.dry_run then fs.mkdir(ins.work, {mode = "0700"}) end
 end
 
 --- The config template: the given one, /postgresql.conf.sample, else the engine's own sample
@@ -162,6 +164,9 @@ function M.move_up(ins)
   end
   proc.run(argv, {quiet = true})
   proc.run({"mv", "-t", ins.pgdata, ins.work .. "/PG_VERSION"}, {quiet = true})
+  if polarrun.dry_run then   -- the moves were listed: the overlay follows them, so the report shows where files end up
+    for _, name in ipairs(fs.list(ins.work)) do fs.copy(ins.work .. "/" .. name, ins.pgdata .. "/" .. name) end
+  end
   fs.remove(ins.work, {recursive = true})
   M.link_logs(ins)
   follower.finish(ins.p, ins.pgdata)
