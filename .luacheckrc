@@ -13,6 +13,8 @@ read_globals = {
   conf_set = {},
   conf = {fields = {
     get = {},
+    lock = {},
+    unquote = {},
   }},
   pg_ctl = {fields = {
     bin = {},
@@ -37,10 +39,12 @@ read_globals = {
   }},
   proc = {fields = {
     env = {},
+    group = {},
     run = {},
     spawn = {},
     terminating = {},
     trap_termination = {},
+    user = {},
     wait_any = {},
   }},
   git_clone = {},
@@ -64,6 +68,7 @@ read_globals = {
   }},
   polarrun = {fields = {
     call = {},
+    defaults = {fields = {bindir = {}, connect_timeout = {}, db_user = {}, dbname = {}, lock_name = {}, log_dir = {}, pgdata = {}, port = {}, role = {}}},
     dry_run = {},
     executable = {},
     inputs = {},

@@ -18,9 +18,10 @@ if fs.exists(state .. "/started.json") and not fs.exists(state .. "/stopped.json
 end
 fs.remove(state, {recursive = true})
 fs.mkdir(state, {mode = "0700"})
-proc.run({"sh", "-c", 'setsid "$@" >> "$LOG" 2>&1 < /dev/null &', "sh", polarrun.executable, "--log-stdout", "backup_session",
-     "pgdata=" .. p.pgdata, "port=" .. p.port, "state_dir=" .. state, "label=" .. p.label},
-    {env = {LOG = state .. "/session.log"}})
+-- detached: the session must outlive this run (backup_stop ends it)
+proc.spawn({polarrun.executable, "--log-stdout", "backup_session",
+            "pgdata=" .. p.pgdata, "port=" .. p.port, "state_dir=" .. state, "label=" .. p.label},
+           {detach = true, output = state .. "/session.log"})
 if polarrun.dry_run then   -- the session was listed, not started: nothing to wait for
   answer("success", "dry run: would start a backup")
   return {would_start = true}

@@ -64,3 +64,65 @@ pid_t cs_reap_orphan(const pid_t *keep, int nkeep) {
     waitpid(pid, &st, 0);
     return pid;
 }
+
+static ssize_t read_full(int fd, void *buf, size_t n) {
+    ssize_t r;
+    do { r = read(fd, buf, n); } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+pid_t cs_spawn_detached(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                        long uid, long gid, int out_fd, int *exec_errno) {
+    int pidpipe[2], report[2];
+    if (pipe2(pidpipe, O_CLOEXEC) != 0) return -errno;
+    if (pipe2(report, O_CLOEXEC) != 0) { int e = errno; close(pidpipe[0]); close(pidpipe[1]); return -e; }
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pid_t middle = fork();
+    if (middle < 0) {
+        int e = errno;
+        close(pidpipe[0]); close(pidpipe[1]); close(report[0]); close(report[1]);
+        if (devnull >= 0) close(devnull);
+        return -e;
+    }
+    if (middle == 0) {
+        /* the middle process: a new session, then the real child, then gone */
+        close(pidpipe[0]); close(report[0]);
+        setsid();
+        pid_t child = fork();
+        if (child == 0) {
+            int err = 0;
+            sigset_t none; sigemptyset(&none); sigprocmask(SIG_SETMASK, &none, NULL);
+            signal(SIGPIPE, SIG_DFL); signal(SIGINT, SIG_DFL); signal(SIGTERM, SIG_DFL); signal(SIGHUP, SIG_DFL);
+            if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0) { err = errno; goto fail; }
+            /* no other descriptor of ours leaks into the child (report[1] closes at exec) */
+            syscall(SYS_close_range, 3, (unsigned)report[1] - 1, 0);
+            syscall(SYS_close_range, (unsigned)report[1] + 1, ~0U, 0);
+            if (gid >= 0) {
+                if (setgroups(0, NULL) != 0 && errno != EPERM) { err = errno; goto fail; }
+                if (setgid((gid_t)gid) != 0) { err = errno; goto fail; }
+            }
+            if (uid >= 0 && setuid((uid_t)uid) != 0) { err = errno; goto fail; }
+            if (cwd && chdir(cwd) != 0) { err = errno; goto fail; }
+            execve(path, argv, envp);
+            err = errno;
+        fail:
+            (void)!write(report[1], &err, sizeof err);
+            _exit(127);
+        }
+        pid_t sent = child < 0 ? -errno : child;
+        (void)!write(pidpipe[1], &sent, sizeof sent);
+        _exit(0);
+    }
+    close(pidpipe[1]); close(report[1]);
+    if (devnull >= 0) close(devnull);
+    int st;
+    while (waitpid(middle, &st, 0) < 0 && errno == EINTR) {}
+    pid_t child = 0;
+    if (read_full(pidpipe[0], &child, sizeof child) != (ssize_t)sizeof child) child = -EIO;
+    close(pidpipe[0]);
+    int err = 0;
+    ssize_t n = child > 0 ? read_full(report[0], &err, sizeof err) : 0;
+    close(report[0]);
+    *exec_errno = (n == (ssize_t)sizeof err) ? err : 0;
+    return child;
+}

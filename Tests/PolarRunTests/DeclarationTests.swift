@@ -49,6 +49,9 @@ final class DeclarationTests: XCTestCase, ScratchRunbooks {
         let type = try run("type.lua", "proc.run({'touch', '\(made)'}, {timeout = 'soon'})\n")
         XCTAssertEqual(type.status, 2, type.stderr)
         XCTAssertTrue(type.stderr.contains("proc.run: option 'timeout' must be a number, got string"), type.stderr)
+        let clone = try run("clone.lua", "git_clone('https://example.invalid/x.git', {branch = 'main'})\n")
+        XCTAssertEqual(clone.status, 2, clone.stderr)
+        XCTAssertTrue(clone.stderr.contains("git_clone: option 'dest' is required (the directory to clone into)"), clone.stderr)
         let list = try run("list.lua", "proc.run({'touch', '\(made)'}, {'/'})\n")
         XCTAssertTrue(list.stderr.contains("proc.run: options must be a table of key = value"), list.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: made))
@@ -92,7 +95,7 @@ final class DeclarationTests: XCTestCase, ScratchRunbooks {
         XCTAssertEqual(r.status, 0, r.stderr)
         let o = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: [String]] ?? [:]
         let live = Set(o["functions"] ?? [])
-        let declared = Set(API.all.map(\.name))
+        let declared = Set(API.all.filter { $0.receiver == nil }.map(\.name))
         XCTAssertEqual(live.subtracting(declared).sorted(), [],
                        "functions without a declaration: declare them in Sources/PolarRun/API/API+<namespace>.swift and register with lua.define")
         XCTAssertEqual(declared.subtracting(live).sorted(), [], "declarations with no live function")
@@ -103,12 +106,36 @@ final class DeclarationTests: XCTestCase, ScratchRunbooks {
         XCTAssertEqual(Set(API.globals), Set(GlobalsTests.ours))
     }
 
+    /// Handles' methods are declared too: each handle type's method table (plus the generic
+    /// `close`) is exactly what its declarations name.
+    func testEveryHandleMethodIsDeclared() {
+        let live: [String: [String]] = [
+            PGConnection.typeLabel: Array(PGConnection.methods().keys),
+            ChildProcess.typeLabel: Array(ChildProcess.methods().keys),
+            FileLock.typeLabel: Array(FileLock.methods().keys),
+        ]
+        XCTAssertEqual(Set(live.keys), Set(API.Handles.types.map(\.label)))
+        for (label, methods) in live {
+            let declared = Set(API.all.filter { $0.receiver == label }.compactMap(\.method))
+            XCTAssertEqual(declared, Set(methods + ["close"]), label)
+        }
+    }
+
+    func testAMethodChecksItsArgumentsAfterTheHandle() throws {
+        let r = try run("m.lua", "local h = proc.spawn({'sleep', '5'})\nlocal ok, e = pcall(h.wait, h, 'soon')\nh:kill()\nerror(e, 0)\n")
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("process:wait: argument 1 (timeout) must be a number, got string"), r.stderr)
+        let extra = try run("m2.lua", "local h = proc.spawn({'true'})\nh:wait()\nreturn h:pid(1)\n")
+        XCTAssertTrue(extra.stderr.contains("process:pid: takes at most 0 arguments (process:pid()), got 1"), extra.stderr)
+    }
+
     func testDeclarationsAreComplete() {
         var names = Set<String>()
         for d in API.all {
             XCTAssertTrue(names.insert(d.name).inserted, "\(d.name) is declared twice")
             XCTAssertFalse(d.summary.isEmpty, d.name)
-            XCTAssertTrue(d.example.contains(d.callable ? d.name + "(" : d.name), "\(d.name): the example should call it")
+            let call = d.method.map { ":" + $0 + "(" } ?? (d.callable ? d.name + "(" : d.name)
+            XCTAssertTrue(d.example.contains(call), "\(d.name): the example should call it")
             for a in d.args { XCTAssertFalse(a.doc.isEmpty, "\(d.name): argument \(a.name)") }
             for a in d.args { for o in a.options ?? [] { XCTAssertFalse(o.doc.isEmpty, "\(d.name): option \(o.name)") } }
         }
@@ -137,7 +164,7 @@ final class DeclarationTests: XCTestCase, ScratchRunbooks {
         let compiled = try command(["/usr/bin/luac5.4", "-p", path])
         XCTAssertEqual(compiled.status, 0, compiled.all)
         // callable namespaces are tables in the stubs (the ---@overload makes them callable)
-        let names = API.all.map { d in d.callable ? "\"\(d.name)\", \"table\"" : "\"\(d.name)\", \"function\"" }
+        let names = API.all.filter { $0.receiver == nil }.map { d in d.callable ? "\"\(d.name)\", \"table\"" : "\"\(d.name)\", \"function\"" }
         let check = """
             dofile(arg[1])
             local function get(name)
@@ -162,6 +189,8 @@ final class DeclarationTests: XCTestCase, ScratchRunbooks {
         XCTAssertTrue(text.contains("---@overload fun(query: string, params?: any[], opts?: polarrun.sql.opts)"), "sql is callable")
         XCTAssertTrue(text.contains("---@param argv string[] "))
         XCTAssertTrue(text.contains("function proc.run(argv, opts) end\n"))
+        XCTAssertTrue(text.contains("---@class polarrun.Process\nlocal Process = {}\n"), "handles are classes")
+        XCTAssertTrue(text.contains("---@return polarrun.ProcessResult? # its result, nil when the timeout passed first\nfunction Process:wait(timeout) end\n"))
         XCTAssertTrue(text.contains("---@field params table<string, any> "), "namespace values are fields")
     }
 

@@ -15,22 +15,6 @@
 ---@field enum? any[] the allowed values
 ---@field desc? string shown by `polarrun --describe`
 
----A connection from `sql.connect`; `local c <close> = sql.connect{...}`.
----@class polarrun.Connection
-local Connection = {}
----Runs one statement on this connection, like `sql(...)`.
----@param query string
----@param params? any[]
----@param opts? {timeout?: number}
----@return table[]|{command: string, affected: integer}
-function Connection:query(query, params, opts) end
-function Connection:close() end
-
----A lock from `fs.flock`, held until closed; `local l <close> = fs.flock(path)`.
----@class polarrun.Lock
-local Lock = {}
-function Lock:close() end
-
 ---What a finished `proc.spawn` child did.
 ---@class polarrun.ProcessResult
 ---@field status integer
@@ -39,42 +23,11 @@ function Lock:close() end
 ---@field stderr string
 ---@field elapsed number seconds
 ---@field timed_out boolean
-
----A child started by `proc.spawn`; closing or collecting it while it runs kills it.
----@class polarrun.Process
-local Process = {}
----Waits for it to finish (nil when `timeout` seconds pass first).
----@param timeout? number
----@return polarrun.ProcessResult?
-function Process:wait(timeout) end
----Its result when it has finished, else nil (logs its new output).
----@return polarrun.ProcessResult?
-function Process:poll() end
----@return boolean
-function Process:running() end
----SIGTERM to its process group (SIGKILL 3 s later); whether it was running.
----@return boolean
-function Process:kill() end
----@return integer
-function Process:pid() end
-function Process:close() end
-
--- `polarrun test` (files named *_test.lua only)
-
----Registers a test case; cases run in file order after the file has loaded. A failing
----`assert` or an error fails the case.
----@param name string
----@param fn fun()
-function test(name, fn) end
-
----Runs `fn` with these environment variables as `proc.env` sees them (false: unset).
----@param vars table<string, string|false>
----@param fn fun()
-function with_env(vars, fn) end
-
----The throwaway PostgreSQL cluster the harness created (nil without one).
----@type {pgdata: string, host: string, port: integer, bin: string, user: string}?
-cluster = nil
+---@field image? string docker_build/push handles: the image
+---@field id? string docker_build handles: the image id
+---@field digest? string push handles: the registry digest
+---@field attempts? integer push handles: how many attempts
+---@field error? string docker_build/push handles: why it failed (`ok = false`)
 
 -- SQL
 
@@ -147,6 +100,10 @@ function sql.quote_literal(literal) end
 
 -- Configuration files
 
+---Options of `conf.lock`.
+---@class polarrun.conf.lock.opts
+---@field timeout? number seconds to wait for another writer (default 60)
+
 ---Configuration files (`conf_set` is the verb that writes).
 ---@class polarrun.conf
 conf = {}
@@ -174,6 +131,28 @@ function conf_set(file, settings) end
 ---@param name? string the setting; absent: all of them
 ---@return string|table<string, string>|nil # the value (nil when not set), or a table of every active setting
 function conf.get(file, name) end
+
+---A value as PostgreSQL reads it from a configuration file — the code `conf.get` uses: a single-quoted value loses its quotes, `''` is `'`, `\n \t \r \b \f` and octal `\ooo` escapes are decoded; an unquoted value is returned as it is.
+---
+---```lua
+---local v, quoted = conf.unquote("'it''s'")   -- "it's", true
+---```
+---@param value string the value as written in the file
+---@return string? # the text; nil when a lone `'` sits inside the quotes
+---@return boolean|string # whether it was quoted; the reason when the text is nil
+function conf.unquote(value) end
+
+---Holds the lock `conf_set` takes on a file (the lock file `.<file>.lock` beside it) until the handle is closed, for a runbook that reads and rewrites the file itself. `conf_set` on the same file inside it does not wait for its own run.
+---
+---Errors: `lock`: another writer holds it for `timeout` seconds; `io`: the lock file cannot be created.
+---
+---```lua
+---local l <close> = conf.lock(pgdata .. "/postgresql.conf")
+---```
+---@param file string the configuration file
+---@param opts? polarrun.conf.lock.opts options
+---@return polarrun.Lock # close it (`<close>`) to release the lock
+function conf.lock(file, opts) end
 
 
 -- The engine
@@ -447,8 +426,11 @@ function fs.flock(path, opts) end
 ---@field capture? boolean keep the output for the result (default true)
 ---@field log_output? boolean log the output lines (default true)
 ---@field progress? string a state such as "building": a row of the live progress board on a terminal
+---@field user? string run as this OS user (needs root)
+---@field detach? boolean true: a child that is not polarrun's (double fork, its own session, adopted by init) and outlives the run; returns `{pid=, output=}`, no handle; only `cwd`, `env`, `user`, `quiet`, `output` go with it
+---@field output? string with `detach`: the absolute path its stdout and stderr are appended to (created 0600; default /dev/null)
 
----Child processes (argv lists only), the environment, termination.
+---Child processes (argv lists only), the environment, termination, OS accounts.
 ---@class polarrun.proc
 proc = {}
 
@@ -466,14 +448,14 @@ function proc.run(argv, opts) end
 
 ---Starts a program that runs while the runbook goes on; its output is logged line by line as `[prefix] line` while the runbook waits in `:wait()`, `:poll()` or `proc.wait_any`.
 ---
----Errors: `usage`: argv is not a list of strings; `process`: it cannot be started.
+---Errors: `usage`: argv is not a list of strings; an option a detached child cannot have; `process`: it cannot be started (not found, a missing `cwd`).
 ---
 ---```lua
 ---local h = proc.spawn({"make", "-j4"}, {prefix = "make", cwd = src})
 ---```
 ---@param argv string[] the program and its arguments: a list, never a shell string
 ---@param opts? polarrun.proc.spawn.opts options
----@return polarrun.Process # a handle: `:wait(timeout?)`, `:poll()`, `:running()`, `:kill()`, `:pid()`
+---@return polarrun.Process|{pid: integer?, output: string?} # a handle: `:wait(timeout?)`, `:poll()`, `:running()`, `:kill()`, `:pid()`; with `detach`: the child's pid (nil in a dry run)
 function proc.spawn(argv, opts) end
 
 ---Waits for the first of several spawned processes to finish; the run's deadline kills them all.
@@ -515,12 +497,34 @@ function proc.trap_termination() end
 ---@return boolean
 function proc.terminating() end
 
+---An OS user from the system's account database (`getpwnam`: NSS sources count, not only /etc/passwd).
+---
+---Errors: `io`: the account database cannot be read.
+---
+---```lua
+---local pg = proc.user("postgres"); if pg then log.info("uid " .. pg.uid) end
+---```
+---@param name string the user name, or a uid as text
+---@return {name: string, uid: integer, gid: integer, home: string, shell: string}? # nil when there is no such user
+function proc.user(name) end
+
+---An OS group from the system's account database (`getgrnam`).
+---
+---Errors: `io`: the group database cannot be read.
+---
+---```lua
+---local g = proc.group("postgres")
+---```
+---@param name string the group name, or a gid as text
+---@return {name: string, gid: integer, members: string[]}? # nil when there is no such group
+function proc.group(name) end
+
 
 -- Git
 
 ---Options of `git_clone`.
 ---@class polarrun.git_clone.opts
----@field dest? string the directory to clone into (required)
+---@field dest string the directory to clone into
 ---@field branch? string a branch or tag
 ---@field depth? integer a shallow clone of this many commits
 ---@field submodules? boolean also clone the submodules
@@ -544,8 +548,8 @@ function git_clone(url, opts) end
 
 ---Options of `docker_build`.
 ---@class polarrun.docker_build.build
----@field tag? string the image name (required)
----@field context? string the build context directory (required)
+---@field tag string the image name
+---@field context string the build context directory
 ---@field dockerfile? string default `<context>/Dockerfile`
 ---@field build_args? table<string, string> `--build-arg` values
 ---@field labels? table<string, string> image labels
@@ -717,6 +721,7 @@ function log.console(stream) end
 ---@field is_root boolean whether polarrun runs as root
 ---@field executable string the polarrun binary
 ---@field runbooks_dir string? the bundled runbooks
+---@field defaults {pgdata: string, port: integer, db_user: string, log_dir: string, bindir: string, role: string, dbname: string, connect_timeout: integer, lock_name: string} the pod's layout (Support/PodDefaults.swift) with this run's PGDATA, PGPORT and POLARRUN_DB_USER applied
 polarrun = {}
 
 ---Declares and validates the run's inputs before anything else happens: unknown inputs, missing required ones, wrong types and values outside `enum` are all reported at once (exit 2). Replaces `polarrun.params` with the converted values. Types: string, integer, number, boolean, json, list.
@@ -800,3 +805,116 @@ function polarrun.wait_until(fn, timeout, interval) end
 ---@return string?
 function polarrun.runbook_dir() end
 
+
+-- Handles
+
+---Options of `connection:query`.
+---@class polarrun.connection.query.opts
+---@field timeout? number seconds for the statement
+
+---A connection from `sql.connect`; `local c <close> = sql.connect{...}`.
+---@class polarrun.Connection
+local Connection = {}
+
+---Runs one statement on this connection, like `sql(...)`.
+---
+---Errors: `sql`, `connect`, `timeout` as for `sql`.
+---
+---```lua
+---local rows = c:query("select pg_is_in_recovery() as standby")
+---```
+---@param query string one SQL statement
+---@param params? any[] values for `$1, $2 …`
+---@param opts? polarrun.connection.query.opts options
+---@return table[]|{command: string, affected: integer} # rows, or `{command=, affected=}`
+function Connection:query(query, params, opts) end
+
+---Closes the connection. Also at the end of a `<close>` scope and when the handle is collected.
+---
+---```lua
+---c:close()
+---```
+function Connection:close() end
+
+---A child from `proc.spawn` (or `docker_build`/`push` with `wait = false`); closing or collecting it while it runs kills it.
+---@class polarrun.Process
+local Process = {}
+
+---Waits for it to finish, logging its output as it comes.
+---
+---Errors: `timeout`: the run's deadline (the child is killed).
+---
+---```lua
+---local r = h:wait(60)
+---```
+---@param timeout? number seconds; absent: no limit
+---@return polarrun.ProcessResult? # its result, nil when the timeout passed first
+function Process:wait(timeout) end
+
+---Its result if it has finished, else nil (logs its new output).
+---
+---```lua
+---local r = h:poll()
+---```
+---@return polarrun.ProcessResult?
+function Process:poll() end
+
+---Whether it still runs.
+---
+---```lua
+---while h:running() do polarrun.sleep(1) end
+---```
+---@return boolean
+function Process:running() end
+
+---SIGTERM to its process group, SIGKILL 3 s later.
+---
+---```lua
+---h:kill()
+---```
+---@return boolean # whether it was running
+function Process:kill() end
+
+---Its process id.
+---
+---```lua
+---log.info("started", h:pid())
+---```
+---@return integer
+function Process:pid() end
+
+---Forgets the handle; a child still running is killed and reaped. Also at the end of a `<close>` scope and when the handle is collected.
+---
+---```lua
+---h:close()
+---```
+function Process:close() end
+
+---A lock from `fs.flock`, held until closed; `local l <close> = fs.flock(path)`.
+---@class polarrun.Lock
+local Lock = {}
+
+---Releases the lock. Also at the end of a `<close>` scope and when the handle is collected.
+---
+---```lua
+---l:close()
+---```
+function Lock:close() end
+
+
+-- `polarrun test` (files named *_test.lua only)
+
+---Registers a test case; cases run in file order after the file has loaded. A failing
+---`assert` or an error fails the case.
+---@param name string
+---@param fn fun()
+function test(name, fn) end
+
+---Runs `fn` with these environment variables as `proc.env` sees them (false: unset).
+---@param vars table<string, string|false>
+---@param fn fun()
+function with_env(vars, fn) end
+
+---The throwaway PostgreSQL cluster the harness created (nil without one).
+---@type {pgdata: string, host: string, port: integer, bin: string, user: string}?
+cluster = nil

@@ -57,7 +57,7 @@ function M.prepare(p)
     fs.write(inc, M.unlocked_content(), {owner = p.db_user, mode = "0600"})
   end
   local conf_path = instance.conf_file(p)
-  local lk <close> = fs.flock(p.pgdata .. "/.postgresql.conf.lock", {timeout = 60})  -- as conf_set does
+  local lk <close> = conf.lock(conf_path, {timeout = 60})  -- conf_set's own lock: no edit in between
   local conf = fs.read(conf_path)
   if not conf then polarrun.raise("config", conf_path .. " does not exist") end
   if not conf:find(M.MARK, 1, true) then

@@ -1,24 +1,7 @@
--- guc_value: parsing postgresql.conf parameter values (quoting, booleans, numbers with units),
--- as refresh_params validates them against pg_settings. Kept here so it has unit tests.
+-- guc_value: parsing postgresql.conf parameter values (booleans, numbers with units), as
+-- refresh_params validates them against pg_settings. Kept here so it has unit tests. Quoting is
+-- conf.unquote's (the host's one copy of how PostgreSQL reads a quoted value).
 local M = {}
-
---- unquote(v): a postgresql.conf value without its quotes; returns text, was_quoted (nil: malformed).
-function M.unquote(v)
-  if #v >= 2 and v:sub(1, 1) == "'" and v:sub(-1) == "'" then
-    local inner, out, i = v:sub(2, -2), {}, 1
-    while i <= #inner do
-      local c = inner:sub(i, i)
-      if c == "'" and inner:sub(i + 1, i + 1) == "'" then out[#out + 1] = "'"; i = i + 2
-      elseif c == "\\" and i < #inner then
-        local n = inner:sub(i + 1, i + 1)
-        out[#out + 1] = ({n = "\n", t = "\t", r = "\r", b = "\b", f = "\f"})[n] or n; i = i + 2
-      elseif c == "'" then return nil   -- a lone quote inside: malformed
-      else out[#out + 1] = c; i = i + 1 end
-    end
-    return table.concat(out), true
-  end
-  return v, false
-end
 
 M.bools = {}
 local bools = M.bools

@@ -3,7 +3,7 @@
 -- the checklist; the pure parts (parse, validate) take the server's facts as a table so
 -- lib/tests/gucs_test.lua can check them without a server.
 local guc_value = require("guc_value")
-local unquote, numeric, bools, mem = guc_value.unquote, guc_value.numeric, guc_value.bools, guc_value.mem
+local numeric, bools, mem = guc_value.numeric, guc_value.bools, guc_value.mem
 
 local M = {}
 
@@ -115,7 +115,7 @@ function M.validate(wanted, names, facts)
   end
   for _, name in ipairs(names) do
     local w, s = wanted[name], facts.settings[name]
-    local v, quoted = unquote(w.raw)
+    local v, quoted = conf.unquote(w.raw)
     if v == nil then reject(name, "malformed quoted value")
     elseif not s then
       -- an extension's setting is known once its library is loaded; postgres accepts any dotted

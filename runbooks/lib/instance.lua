@@ -8,15 +8,17 @@
 
 local M = {}
 
--- Inputs every manager runbook takes; defaults are the pod layout (PolarDB Stack).
+-- Inputs every manager runbook takes; defaults are the pod layout (PolarDB Stack), the host's
+-- one copy of it: polarrun.defaults (PGDATA, PGPORT and POLARRUN_DB_USER already applied).
+local pod = polarrun.defaults
 M.common_inputs = {
-  pgdata   = {type = "string",  default = proc.env("PGDATA") or "/data", desc = "data directory"},
-  port     = {type = "integer", default = tonumber(proc.env("PGPORT") or "") or 5432, desc = "PostgreSQL port"},
-  bindir   = {type = "string",  desc = "engine bin directory (default: POLARRUN_PG_BIN, /u01/polardb_pg/bin, PATH)"},
-  db_user  = {type = "string",  default = proc.env("POLARRUN_DB_USER") or "postgres", desc = "database OS user"},
-  log_dir  = {type = "string",  default = "/log", desc = "log directory of the pod"},
-  lock_path = {type = "string", desc = "instance lock file (default: <pgdata>/ins_lock)"},
-  connect_timeout = {type = "integer", default = 3, desc = "seconds to wait for a connection"},
+  pgdata   = {type = "string",  default = pod.pgdata, desc = "data directory"},
+  port     = {type = "integer", default = pod.port, desc = "PostgreSQL port"},
+  bindir   = {type = "string",  desc = "engine bin directory (default: POLARRUN_PG_BIN, " .. pod.bindir .. ", PATH)"},
+  db_user  = {type = "string",  default = pod.db_user, desc = "database OS user"},
+  log_dir  = {type = "string",  default = pod.log_dir, desc = "log directory of the pod"},
+  lock_path = {type = "string", desc = "instance lock file (default: <pgdata>/" .. pod.lock_name .. ")"},
+  connect_timeout = {type = "integer", default = pod.connect_timeout, desc = "seconds to wait for a connection"},
 }
 
 --- Declares the common inputs plus `extra`, validates them, and returns `params`.
@@ -26,7 +28,7 @@ function M.inputs(extra)
   for k, v in pairs(extra or {}) do spec[k] = v end
   local p = polarrun.inputs(spec)
   M.check_paths(p)
-  p.lock_path = p.lock_path or (p.pgdata .. "/ins_lock")
+  p.lock_path = p.lock_path or (p.pgdata .. "/" .. pod.lock_name)
   return p
 end
 
@@ -64,7 +66,7 @@ end
 
 --- Connection options for sql(): the unix socket in the data directory, user postgres.
 function M.conn(p, overrides)
-  local c = {host = p.pgdata, port = p.port, user = "postgres", dbname = "postgres",
+  local c = {host = p.pgdata, port = p.port, user = pod.role, dbname = pod.dbname,
              connect_timeout = p.connect_timeout}
   for k, v in pairs(overrides or {}) do c[k] = v end
   return c

@@ -14,21 +14,6 @@ function M.uid_for(logic_ins_id)
   return math.tointeger(n % 10000 + 10000)
 end
 
---- uid and gid of `name` from /etc/passwd (nil when there is no such user).
-local function passwd_entry(name)
-  for line in (fs.read("/etc/passwd") or ""):gmatch("[^\n]+") do
-    local n, uid, gid = line:match("^([^:]+):[^:]*:(%d+):(%d+):")
-    if n == name then return tonumber(uid), tonumber(gid) end
-  end
-end
-
-local function group_gid(name)
-  for line in (fs.read("/etc/group") or ""):gmatch("[^\n]+") do
-    local n, gid = line:match("^([^:]+):[^:]*:(%d+):")
-    if n == name then return tonumber(gid) end
-  end
-end
-
 --- (Re)creates `user` with the pod's uid (gid the same) and chowns each directory of `dirs`
 --- whose owner is not that uid. Without logic_ins_id, or when not root, does nothing.
 --- Returns the uid (or nil).
@@ -39,8 +24,10 @@ function M.ensure(user, logic_ins_id, dirs)
     log.warn("not root: cannot give " .. user .. " the uid " .. uid)
     return nil
   end
-  local cur_uid, cur_gid = passwd_entry(user)
-  local gid = group_gid(user)
+  -- the system's account database (proc.user/proc.group: getpwnam/getgrnam, NSS included)
+  local pw, gr = proc.user(user), proc.group(user)
+  local cur_uid, cur_gid = pw and pw.uid, pw and pw.gid
+  local gid = gr and gr.gid
   if gid == nil then
     proc.run({"groupadd", "-g", tostring(uid), user})
   elseif gid ~= uid then

@@ -13,6 +13,13 @@
 pid_t cs_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                long uid, long gid, const int fds[3], int *exec_errno);
 
+/// Starts `path` detached: a double fork with setsid() in between, so the child is in a session
+/// of its own, is not polarrun's child (init adopts it) and outlives polarrun. Its stdin is
+/// /dev/null; stdout and stderr go to `out_fd`. Returns the child's pid, or -errno; an exec
+/// failure is reported through `*exec_errno` as in cs_spawn.
+pid_t cs_spawn_detached(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                        long uid, long gid, int out_fd, int *exec_errno);
+
 /// pipe2(fds, O_CLOEXEC).
 int cs_pipe(int fds[2]);
 

@@ -18,8 +18,23 @@ extension API {
             errors: ["`io`: the file does not exist"],
             example: #"local port = conf.get(pgdata .. "/postgresql.conf", "port")"#)
 
+        public static let unquote = Declaration(
+            "conf.unquote", "A value as PostgreSQL reads it from a configuration file — the code `conf.get` uses: a single-quoted value loses its quotes, `''` is `'`, `\\n \\t \\r \\b \\f` and octal `\\ooo` escapes are decoded; an unquoted value is returned as it is.",
+            args: [.init("value", .string, "the value as written in the file")],
+            returns: [.init("string?", "the text; nil when a lone `'` sits inside the quotes"),
+                      .init("boolean|string", "whether it was quoted; the reason when the text is nil")],
+            example: #"local v, quoted = conf.unquote("'it''s'")   -- "it's", true"#)
+
+        public static let lock = Declaration(
+            "conf.lock", "Holds the lock `conf_set` takes on a file (the lock file `.<file>.lock` beside it) until the handle is closed, for a runbook that reads and rewrites the file itself. `conf_set` on the same file inside it does not wait for its own run.",
+            args: [.init("file", .string, "the configuration file"),
+                   .opts([.init("timeout", .number, "seconds to wait for another writer (default 60)")])],
+            returns: [.init("polarrun.Lock", "close it (`<close>`) to release the lock")],
+            errors: ["`lock`: another writer holds it for `timeout` seconds", "`io`: the lock file cannot be created"],
+            example: #"local l <close> = conf.lock(pgdata .. "/postgresql.conf")"#)
+
         public static let section = APISection(
             "Configuration files", namespace: Namespace("conf", "configuration files (`conf_set` is the verb that writes)"),
-            [set, get])
+            [set, get, unquote, lock])
     }
 }

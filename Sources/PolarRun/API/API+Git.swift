@@ -4,7 +4,7 @@ extension API {
         public static let clone = Declaration(
             "git_clone", "Clones a repository into `dest` (empty or absent). With `mirror`, a bare mirror of the URL is created once and fetched afterwards, and the clone is made from it.",
             args: [.init("url", .string, "the repository (https, ssh, git or a path)"),
-                   .opts([.init("dest", .string, "the directory to clone into (required)"),
+                   .opts([.init("dest", .string, "the directory to clone into", required: true),
                           .init("branch", .string, "a branch or tag"),
                           .init("depth", .integer, "a shallow clone of this many commits"),
                           .init("submodules", .boolean, "also clone the submodules"),

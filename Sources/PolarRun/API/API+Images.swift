@@ -13,8 +13,8 @@ extension API {
         public static let build = Declaration(
             "docker_build", "Builds an image, streaming the build's output to the log as `[prefix] line`.",
             args: [.init("build", .table, "what to build (below)", options: [
-                .init("tag", .string, "the image name (required)"),
-                .init("context", .string, "the build context directory (required)"),
+                .init("tag", .string, "the image name", required: true),
+                .init("context", .string, "the build context directory", required: true),
                 .init("dockerfile", .string, "default `<context>/Dockerfile`"),
                 .init("build_args", .table, "`--build-arg` values", annotation: "table<string, string>"),
                 .init("labels", .table, "image labels", annotation: "table<string, string>"),

@@ -60,6 +60,8 @@ extension API {
                 .init("is_root", "boolean", "whether polarrun runs as root"),
                 .init("executable", "string", "the polarrun binary"),
                 .init("runbooks_dir", "string?", "the bundled runbooks"),
+                .init("defaults", "{pgdata: string, port: integer, db_user: string, log_dir: string, bindir: string, role: string, dbname: string, connect_timeout: integer, lock_name: string}",
+                      "the pod's layout (Support/PodDefaults.swift) with this run's PGDATA, PGPORT and POLARRUN_DB_USER applied"),
             ]), [inputs, secret, raise, call, sleep, now, waitUntil, runbookDir])
     }
 }

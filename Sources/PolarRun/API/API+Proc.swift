@@ -35,9 +35,12 @@ extension API {
                 .init("capture", .boolean, "keep the output for the result (default true)"),
                 .init("log_output", .boolean, "log the output lines (default true)"),
                 .init("progress", .string, "a state such as \"building\": a row of the live progress board on a terminal"),
+                .init("user", .string, "run as this OS user (needs root)"),
+                .init("detach", .boolean, "true: a child that is not polarrun's (double fork, its own session, adopted by init) and outlives the run; returns `{pid=, output=}`, no handle; only `cwd`, `env`, `user`, `quiet`, `output` go with it"),
+                .init("output", .string, "with `detach`: the absolute path its stdout and stderr are appended to (created 0600; default /dev/null)"),
             ])],
-            returns: [.init("polarrun.Process", "a handle: `:wait(timeout?)`, `:poll()`, `:running()`, `:kill()`, `:pid()`")],
-            errors: ["`usage`: argv is not a list of strings", "`process`: it cannot be started"],
+            returns: [.init("polarrun.Process|{pid: integer?, output: string?}", "a handle: `:wait(timeout?)`, `:poll()`, `:running()`, `:kill()`, `:pid()`; with `detach`: the child's pid (nil in a dry run)")],
+            errors: ["`usage`: argv is not a list of strings; an option a detached child cannot have", "`process`: it cannot be started (not found, a missing `cwd`)"],
             example: #"local h = proc.spawn({"make", "-j4"}, {prefix = "make", cwd = src})"#)
 
         public static let waitAny = Declaration(
@@ -65,8 +68,22 @@ extension API {
             returns: [.init("boolean", "")],
             example: #"while not proc.terminating() do ... end"#)
 
+        public static let user = Declaration(
+            "proc.user", "An OS user from the system's account database (`getpwnam`: NSS sources count, not only /etc/passwd).",
+            args: [.init("name", .string, "the user name, or a uid as text")],
+            returns: [.init("{name: string, uid: integer, gid: integer, home: string, shell: string}?", "nil when there is no such user")],
+            errors: ["`io`: the account database cannot be read"],
+            example: #"local pg = proc.user("postgres"); if pg then log.info("uid " .. pg.uid) end"#)
+
+        public static let group = Declaration(
+            "proc.group", "An OS group from the system's account database (`getgrnam`).",
+            args: [.init("name", .string, "the group name, or a gid as text")],
+            returns: [.init("{name: string, gid: integer, members: string[]}?", "nil when there is no such group")],
+            errors: ["`io`: the group database cannot be read"],
+            example: #"local g = proc.group("postgres")"#)
+
         public static let section = APISection(
-            "Processes", namespace: Namespace("proc", "child processes (argv lists only), the environment, termination"),
-            [run, spawn, waitAny, env, trapTermination, terminating])
+            "Processes", namespace: Namespace("proc", "child processes (argv lists only), the environment, termination, OS accounts"),
+            [run, spawn, waitAny, env, trapTermination, terminating, user, group])
     }
 }

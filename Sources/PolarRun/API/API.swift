@@ -3,7 +3,7 @@
 public enum API {
     public static let sections: [APISection] = [
         Sql.section, Conf.section, PgCtl.section, Fs.section, Proc.section, Git.section,
-        Images.section, Json.section, Yaml.section, Log.section, Polarrun.section,
+        Images.section, Json.section, Yaml.section, Log.section, Polarrun.section, Handles.section,
     ]
 
     /// Every primitive.
@@ -15,7 +15,7 @@ public enum API {
     /// The globals a runbook sees besides Lua's own: the verbs and the namespaces.
     public static var globals: [String] {
         var seen = Set<String>()
-        return all.map { $0.namespace ?? $0.name }.filter { seen.insert($0).inserted }
+        return all.filter { $0.receiver == nil }.map { $0.namespace ?? $0.name }.filter { seen.insert($0).inserted }
     }
 
     /// The declaration named `name` (`proc.run`); nil when there is none.

@@ -3,14 +3,17 @@
 /// its arguments with `HostCall`'s accessors; after these checks they cannot fail on type.
 extension Declaration {
     public func check(_ call: HostCall) throws {
+        // a method's argument 1 is the handle itself: numbering starts after it
+        let base = receiver == nil ? 0 : 1
+        let passed = Array(call.args.dropFirst(base))
         // trailing nils are what Lua passes for absent arguments (`f(a, nil)`)
-        var given = call.args.count
-        while given > 0 && call.args[given - 1].isNil { given -= 1 }
+        var given = passed.count
+        while given > 0 && passed[given - 1].isNil { given -= 1 }
         if rest == nil && given > args.count {
             throw HostError.usage("\(name): takes at most \(args.count) argument\(args.count == 1 ? "" : "s") (\(signature)), got \(given)")
         }
         for (i, a) in args.enumerated() {
-            let v = call[i + 1]
+            let v = i < passed.count ? passed[i] : .nil
             if v.isNil && a.optional { continue }
             guard a.type.accepts(v) else {
                 throw HostError.usage("\(name): argument \(i + 1) (\(a.name)) must be \(a.type.withArticle), got \(v.typeName)"
@@ -19,8 +22,8 @@ extension Declaration {
             if let known = a.options, case .table(let t) = v { try checkOptions(t, known) }
         }
         if let r = rest, r.type != .any {
-            for i in args.count..<given where !r.type.accepts(call.args[i]) {
-                throw HostError.usage("\(name): argument \(i + 1) (\(r.name)) must be \(r.type.withArticle), got \(call.args[i].typeName)")
+            for i in args.count..<given where !r.type.accepts(passed[i]) {
+                throw HostError.usage("\(name): argument \(i + 1) (\(r.name)) must be \(r.type.withArticle), got \(passed[i].typeName)")
             }
         }
     }
@@ -36,6 +39,9 @@ extension Declaration {
             guard o.type.acceptsOption(v) else {
                 throw HostError.usage("\(name): option '\(key)' must be \(o.type.withArticle), got \(v.typeName)")
             }
+        }
+        for o in known where o.required && t[o.name].isNil {
+            throw HostError.usage("\(name): option '\(o.name)' is required (\(o.doc))")
         }
     }
 }
@@ -65,6 +71,17 @@ extension LuaType {
         case (.boolean, .string(let s)): return ["true", "yes", "on", "1", "false", "no", "off", "0"].contains(s.lowercased())
         default: return false
         }
+    }
+}
+
+extension Declaration {
+    /// A handle's method behind this declaration's checks, for `HostObject.methods()`.
+    public func method(_ body: @escaping HostFunction) -> (String, HostFunction) {
+        let decl = self
+        return (method ?? name, { call in
+            try decl.check(call)
+            return try body(call)
+        })
     }
 }
 

@@ -3,8 +3,8 @@
 /// docs/primitives.md, .luacheckrc and the LuaLS definition file are generated from it.
 /// A primitive cannot exist without one: DeclarationTests walks the live globals.
 public struct Declaration: Sendable {
-    /// `conf_set` (a global), `sql.connect` (a namespace's field), or `sql` with
-    /// `callable` (the namespace table itself is called).
+    /// `conf_set` (a global), `sql.connect` (a namespace's field), `sql` with `callable`
+    /// (the namespace table itself is called), or `process:wait` (a method of a handle).
     public let name: String
     public let summary: String
     public let args: [Arg]
@@ -32,16 +32,29 @@ public struct Declaration: Sendable {
         self.inPrelude = inPrelude
     }
 
-    /// The namespace part of the name (`sql` of `sql.connect`), nil for a global.
+    /// The handle type of a method (`process` of `process:wait`), nil for a function.
+    public var receiver: String? {
+        guard let colon = name.firstIndex(of: ":") else { return nil }
+        return String(name[..<colon])
+    }
+
+    /// The method's name (`wait` of `process:wait`).
+    public var method: String? {
+        guard let colon = name.firstIndex(of: ":") else { return nil }
+        return String(name[name.index(after: colon)...])
+    }
+
+    /// The namespace part of the name (`sql` of `sql.connect`), nil for a global or a method.
     public var namespace: String? {
         if callable { return name }
+        if receiver != nil { return nil }
         guard let dot = name.firstIndex(of: ".") else { return nil }
         return String(name[..<dot])
     }
 
     /// The name inside its namespace (`connect` of `sql.connect`).
     public var field: String? {
-        guard !callable, let dot = name.firstIndex(of: ".") else { return nil }
+        guard !callable, receiver == nil, let dot = name.firstIndex(of: ".") else { return nil }
         return String(name[name.index(after: dot)...])
     }
 
@@ -111,12 +124,15 @@ extension Declaration {
         public let type: LuaType
         public let doc: String
         public let annotation: String?
+        /// The call is refused without it (`git_clone`'s `dest`).
+        public let required: Bool
 
-        public init(_ name: String, _ type: LuaType, _ doc: String, annotation: String? = nil) {
+        public init(_ name: String, _ type: LuaType, _ doc: String, annotation: String? = nil, required: Bool = false) {
             self.name = name
             self.type = type
             self.doc = doc
             self.annotation = annotation
+            self.required = required
         }
     }
 

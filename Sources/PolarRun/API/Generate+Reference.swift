@@ -13,6 +13,10 @@ extension API {
                     for v in ns.values { out += "| `\(ns.name).\(v.name)` | \(code(v.annotation)) | \(cell(v.doc)) |\n" }
                 }
             }
+            if section.declarations.contains(where: { $0.receiver != nil }) {
+                out += "\nHandles are values with methods, called as `handle:method(...)`:\n\n"
+                for t in Handles.types { out += "- `\(t.label)` (`\(t.luaClass)`): \(t.summary)\n" }
+            }
             for d in section.declarations { out += "\n" + entry(d) }
         }
         return out
@@ -30,7 +34,9 @@ extension API {
         for a in d.args {
             guard let opts = a.options else { continue }
             out += "\n| option of `\(a.name)` | type | |\n|---|---|---|\n"
-            for o in opts { out += "| `\(o.name)` | \(code(o.annotation ?? o.type.rawValue)) | \(cell(o.doc)) |\n" }
+            for o in opts {
+                out += "| `\(o.name)` | \(code(o.annotation ?? o.type.rawValue))\(o.required ? ", required" : "") | \(cell(o.doc)) |\n"
+            }
         }
         if !d.returns.isEmpty {
             out += "\nReturns " + d.returns.map { r in "`\(r.annotation)`" + (r.doc.isEmpty ? "" : ": \(r.doc)") }.joined(separator: "; and ") + ".\n"
@@ -41,8 +47,8 @@ extension API {
     }
 
     /// A type in a table cell: code, with `|` escaped so it does not split the cell (GFM).
-    private static func code(_ s: String) -> String { "`" + s.replacingOccurrences(of: "|", with: "\\|") + "`" }
-    private static func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+    private static func code(_ s: String) -> String { "`" + s.replacing("|", with: "\\|") + "`" }
+    private static func cell(_ s: String) -> String { s.replacing("|", with: "\\|") }
 
     /// `read_globals` for luacheck: each global, and each namespace's fields, so `fs.raed`
     /// is reported before a run.
@@ -52,12 +58,28 @@ extension API {
             let fields = all.filter { !$0.callable && $0.namespace == name }.compactMap(\.field)
                 + (namespaces.first { $0.name == name }?.values.map(\.name) ?? [])
             if fields.isEmpty { out += "  \(name) = {},\n"; continue }
+            let values = namespaces.first { $0.name == name }?.values ?? []
             let defs = fields.sorted().map { f in
                 // the inputs are the runbook's own: any field, and `polarrun.inputs` replaces the table
-                name == "polarrun" && f == "params" ? "params = {read_only = false, other_fields = true}" : "\(f) = {}"
+                if name == "polarrun" && f == "params" { return "params = {read_only = false, other_fields = true}" }
+                // a record value (`polarrun.defaults`): its keys, so a misspelt one is reported too
+                if let v = values.first(where: { $0.name == f }), v.annotation.hasPrefix("{") {
+                    let keys = recordKeys(v.annotation)
+                    if !keys.isEmpty { return "\(f) = {fields = {" + keys.map { "\($0) = {}" }.joined(separator: ", ") + "}}" }
+                }
+                return "\(f) = {}"
             }
             out += "  \(name) = {fields = {\n" + defs.map { "    \($0),\n" }.joined() + "  }},\n"
         }
         return out + "}\n"
+    }
+
+    /// The keys of a flat LuaLS record type `{a: string, b: integer?}`, sorted.
+    static func recordKeys(_ annotation: String) -> [String] {
+        let inner = annotation.dropFirst().dropLast()
+        return inner.split(separator: ",").compactMap { part in
+            let key = part.split(separator: ":").first.map { $0.trimmingBlanks() } ?? ""
+            return key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !key.isEmpty ? key : nil
+        }.sorted()
     }
 }

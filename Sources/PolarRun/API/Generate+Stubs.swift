@@ -11,14 +11,21 @@ extension API {
         -- The reference is docs/primitives.md.
 
         """
-        out += handleClasses
+        out += valueTypes
         for section in sections {
             out += "\n-- \(section.title)\n\n"
             for d in section.declarations { out += optionClasses(d) }
             if let ns = section.namespace { out += namespaceStub(ns, callable: section.declarations.first { $0.callable }) }
-            for d in section.declarations where !d.callable { out += functionStub(d) }
+            for d in section.declarations where !d.callable && d.receiver == nil { out += functionStub(d) }
+            for (label, luaClass, summary) in Handles.types {
+                let methods = section.declarations.filter { $0.receiver == label }
+                guard !methods.isEmpty else { continue }
+                let local = String(luaClass.split(separator: ".").last!)
+                out += doc(summary) + "---@class \(luaClass)\nlocal \(local) = {}\n\n"
+                for d in methods { out += functionStub(d, as: "\(local):\(d.method!)") }
+            }
         }
-        return out
+        return out + testHarness
     }
 
     /// `---` doc lines for a text that may span lines.
@@ -27,7 +34,7 @@ extension API {
     }
 
     private static func optionsClass(_ d: Declaration, _ a: Declaration.Arg) -> String {
-        "polarrun.\(d.name).\(a.name)"
+        "polarrun.\(d.name.replacing(":", with: ".")).\(a.name)"
     }
 
     private static func argType(_ d: Declaration, _ a: Declaration.Arg) -> String {
@@ -42,7 +49,7 @@ extension API {
         for a in d.args {
             guard let opts = a.options else { continue }
             out += "---Options of `\(d.name)`.\n---@class \(optionsClass(d, a))\n"
-            for o in opts { out += "---@field \(o.name)? \(o.annotation ?? luaLS(o.type)) \(o.doc)\n" }
+            for o in opts { out += "---@field \(o.name)\(o.required ? "" : "?") \(o.annotation ?? luaLS(o.type)) \(o.doc)\n" }
             out += "\n"
         }
         return out
@@ -67,7 +74,7 @@ extension API {
         return out + "\(ns.name) = {}\n\n"
     }
 
-    private static func functionStub(_ d: Declaration) -> String {
+    private static func functionStub(_ d: Declaration, as target: String? = nil) -> String {
         var out = doc(d.summary)
         if !d.errors.isEmpty { out += "---\n" + doc("Errors: " + d.errors.joined(separator: "; ") + ".") }
         out += "---\n" + doc("```lua\n\(d.example)\n```")
@@ -76,11 +83,11 @@ extension API {
         for r in d.returns { out += "---@return \(r.annotation)" + (r.doc.isEmpty ? "" : " # \(r.doc)") + "\n" }
         var params = d.args.map(\.name)
         if d.rest != nil { params.append("...") }
-        return out + "function \(d.name)(\(params.joined(separator: ", "))) end\n\n"
+        return out + "function \(target ?? d.name)(\(params.joined(separator: ", "))) end\n\n"
     }
 
-    /// The values primitives return that have methods, and the tables they take.
-    private static let handleClasses = """
+    /// Types of values primitives take and return (not primitives themselves).
+    private static let valueTypes = """
 
     ---SQL NULL and JSON null: one sentinel value (`sql.null == json.null`).
     ---@class polarrun.null
@@ -94,22 +101,6 @@ extension API {
     ---@field enum? any[] the allowed values
     ---@field desc? string shown by `polarrun --describe`
 
-    ---A connection from `sql.connect`; `local c <close> = sql.connect{...}`.
-    ---@class polarrun.Connection
-    local Connection = {}
-    ---Runs one statement on this connection, like `sql(...)`.
-    ---@param query string
-    ---@param params? any[]
-    ---@param opts? {timeout?: number}
-    ---@return table[]|{command: string, affected: integer}
-    function Connection:query(query, params, opts) end
-    function Connection:close() end
-
-    ---A lock from `fs.flock`, held until closed; `local l <close> = fs.flock(path)`.
-    ---@class polarrun.Lock
-    local Lock = {}
-    function Lock:close() end
-
     ---What a finished `proc.spawn` child did.
     ---@class polarrun.ProcessResult
     ---@field status integer
@@ -118,25 +109,16 @@ extension API {
     ---@field stderr string
     ---@field elapsed number seconds
     ---@field timed_out boolean
+    ---@field image? string docker_build/push handles: the image
+    ---@field id? string docker_build handles: the image id
+    ---@field digest? string push handles: the registry digest
+    ---@field attempts? integer push handles: how many attempts
+    ---@field error? string docker_build/push handles: why it failed (`ok = false`)
 
-    ---A child started by `proc.spawn`; closing or collecting it while it runs kills it.
-    ---@class polarrun.Process
-    local Process = {}
-    ---Waits for it to finish (nil when `timeout` seconds pass first).
-    ---@param timeout? number
-    ---@return polarrun.ProcessResult?
-    function Process:wait(timeout) end
-    ---Its result when it has finished, else nil (logs its new output).
-    ---@return polarrun.ProcessResult?
-    function Process:poll() end
-    ---@return boolean
-    function Process:running() end
-    ---SIGTERM to its process group (SIGKILL 3 s later); whether it was running.
-    ---@return boolean
-    function Process:kill() end
-    ---@return integer
-    function Process:pid() end
-    function Process:close() end
+    """
+
+    /// The globals `polarrun test` adds for *_test.lua files.
+    private static let testHarness = """
 
     -- `polarrun test` (files named *_test.lua only)
 

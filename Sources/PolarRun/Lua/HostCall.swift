@@ -80,6 +80,9 @@ public struct Options {
         self.context = context
     }
 
+    /// Whether the option is given (not nil).
+    public func has(_ key: String) -> Bool { !table[key].isNil }
+
     private func bad(_ key: String, _ expected: String) -> HostError {
         .usage("\(context): option '\(key)' must be \(expected), got \(table[key].typeName)")
     }

@@ -5,7 +5,7 @@ import Glibc
 import Foundation
 #endif
 
-/// conf_set / conf_get on postgresql.conf-style files.
+/// conf_set, conf.get, conf.unquote and conf.lock on postgresql.conf-style files.
 extension Runtime {
     func installConf() {
         lua.define(API.Conf.set) { [unowned self] call in
@@ -30,9 +30,12 @@ extension Runtime {
                 default: throw HostError.usage("conf_set: value of '\(name)' must be a string, number, boolean or null, got \(v.typeName)")
                 }
             }
-            let lock = try self.acquireLock(path: lockPath(for: path), shared: false, timeout: 60,
-                                            onWait: { self.log(.info, "waiting for the lock on \(path)") })
-            defer { lock.close() }
+            // inside conf.lock(path) the run holds the lock already (flock would wait for itself)
+            let lock = self.heldConfLock(path) == nil
+                ? try self.acquireLock(path: lockPath(for: path), shared: false, timeout: 60,
+                                       onWait: { self.log(.info, "waiting for the lock on \(path)") })
+                : nil
+            defer { lock?.close() }
             guard let bytes = try self.readFile(path) else { throw HostError.io("conf_set: \(path) does not exist") }
             var conf = ConfFile(text: String(decoding: bytes, as: UTF8.self))
             var changed: [String] = []
@@ -63,7 +66,35 @@ extension Runtime {
             }
             return [.optional(conf.value(try call.string(2, "parameter name")))]
         }
+        lua.define(API.Conf.unquote) { call in
+            let raw = try call.string(1, "value")
+            guard let (text, quoted) = ConfFile.unquoteChecked(raw) else {
+                return [.nil, .string("malformed quoted value: a lone ' inside the quotes")]
+            }
+            return [.string(text), .bool(quoted)]
+        }
+        lua.define(API.Conf.lock) { [unowned self] call in
+            let path = try call.string(1, "file")
+            let o = Options(try call.optTable(2, "options"), context: "conf.lock")
+            let lp = lockPath(for: path)
+            let lock = try self.acquireLock(path: lp, shared: false, timeout: try o.double("timeout") ?? 60,
+                                            onWait: { self.log(.info, "waiting for the lock on \(path)") })
+            self.confLocks[lp] = WeakFileLock(lock)
+            return [.object(lock)]
+        }
     }
+
+    /// The open conf.lock handle of this run for `path`'s lock file, if any.
+    func heldConfLock(_ path: String) -> FileLock? {
+        guard let l = confLocks[lockPath(for: path)]?.lock, l.isOpen else { return nil }
+        return l
+    }
+}
+
+/// A conf.lock handle the Lua state owns; the runtime only needs to know whether it is still open.
+final class WeakFileLock {
+    weak var lock: FileLock?
+    init(_ lock: FileLock) { self.lock = lock }
 }
 
 /// The lock that serializes writers of a conf file: a hidden file beside it.

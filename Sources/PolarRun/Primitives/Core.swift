@@ -19,6 +19,8 @@ extension Runtime {
             "executable": .string(Host.executablePath),
             "runbooks_dir": .optional(SearchPath.bundledDirectory(environment: options.environment, executable: nil)),
             "is_root": .bool(getuid() == 0),
+            // the pod's layout (Support/PodDefaults.swift) with this run's environment applied
+            "defaults": PodDefaults.table(options.environment),
             // --json: stdout carries only the result document, so print nothing else there
             "json": .bool(options.json),
         ]))

@@ -17,7 +17,7 @@ extension Runtime {
         lua.define(API.Fs.write) { [unowned self] call in
             let path = try call.string(1, "path")
             let text = try call.string(2, "content")
-            let o = Options(try call.optTable(3, "options"), context: "fs.write")
+            let o = Options(try call.optTable(3, "options"), context: call.name)
             let mode = try o.string("mode").map { try parseMode($0) }
             let owner = try o.string("owner").map { try lookupUser($0) }.map { ($0.uid, $0.gid) }
             if let view = self.recorder?.files {
@@ -75,7 +75,7 @@ extension Runtime {
         }
         lua.define(API.Fs.remove) { [unowned self] call in
             let path = try call.string(1, "path")
-            let o = Options(try call.optTable(2, "options"), context: "fs.remove")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             if let view = self.recorder?.files {
                 if case .directory = view.entry(path), try o.bool("recursive") != true {
                     throw HostError.usage("fs.remove: \(path) is a directory; pass {recursive=true}")
@@ -100,7 +100,7 @@ extension Runtime {
         }
         lua.define(API.Fs.mkdir) { [unowned self] call in
             let path = try call.string(1, "path")
-            let o = Options(try call.optTable(2, "options"), context: "fs.mkdir")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             if let view = self.recorder?.files {
                 if !view.isDirectory(path) { self.log(.info, "[dry-run] would create directory \(path)") }
                 try view.mkdir(path)
@@ -245,7 +245,7 @@ extension Runtime {
         }
         lua.define(API.Fs.flock) { [unowned self] call in
             let path = try call.string(1, "lock path")
-            let o = Options(try call.optTable(2, "options"), context: "flock")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             let timeout = try o.double("timeout") ?? 600
             let lock = try self.acquireLock(path: path, shared: try o.bool("shared") ?? false, timeout: timeout,
                                             onWait: { self.log(.info, "waiting for lock \(path) (held by another run)") })
@@ -350,6 +350,9 @@ public final class FileLock: HostObject {
     }
 
     public static func methods() -> [String: HostFunction] { [:] }
+
+    /// Whether the lock is still held (not closed).
+    var isOpen: Bool { fd >= 0 }
 
     public func close() {
         if fd >= 0 { Glibc.close(fd); fd = -1 }

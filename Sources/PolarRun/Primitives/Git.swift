@@ -10,7 +10,7 @@ extension Runtime {
     func installGit() {
         lua.define(API.Git.clone) { [unowned self] call in
             let url = try call.string(1, "repository URL")
-            let o = Options(try call.optTable(2, "options"), context: "git_clone")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             guard let dest = try o.string("dest") else { throw HostError.usage("git_clone: option 'dest' (the directory to clone into) is required") }
             let branch = try o.string("branch")
             if let b = branch, b.hasPrefix("-") || b.isEmpty { throw HostError.usage("git_clone: invalid branch name '\(b)'") }
@@ -61,11 +61,11 @@ extension Runtime {
             var rev = ProcessSpec(["git", "-C", dest, "rev-parse", "HEAD"])
             rev.environment = self.gitEnvironment()
             let commit = self.options.dryRun ? "0000000000000000000000000000000000000000"
-                : try self.runProcess(rev, readonly: true, quiet: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                : try self.runProcess(rev, readonly: true, quiet: true).stdout.trimmingWhitespace()
             var head = ProcessSpec(["git", "-C", dest, "rev-parse", "--abbrev-ref", "HEAD"])
             head.environment = self.gitEnvironment()
             let actual = self.options.dryRun ? (branch ?? "HEAD")
-                : try self.runProcess(head, readonly: true, quiet: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                : try self.runProcess(head, readonly: true, quiet: true).stdout.trimmingWhitespace()
             self.log(.info, "cloned \(url) \(actual) at \(commit.prefix(12)) into \(dest)")
             return [.record(["dir": .string(dest), "commit": .string(commit), "branch": .string(actual), "url": .string(url)])]
         }

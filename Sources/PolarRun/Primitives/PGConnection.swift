@@ -36,7 +36,7 @@ public final class PGConnection: HostObject {
         }
         guard let c else { throw HostError("connect", "cannot connect to PostgreSQL (\(description)): out of memory") }
         if PQstatus(c) != CONNECTION_OK {
-            let msg = String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let msg = String(cString: PQerrorMessage(c)).trimmingWhitespace()
             PQfinish(c)
             throw HostError("connect", "cannot connect to PostgreSQL (\(description)): \(msg)")
         }
@@ -135,21 +135,20 @@ public final class PGConnection: HostObject {
     }
 
     private func connectionError(_ c: OpaquePointer) -> HostError {
-        let msg = String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let msg = String(cString: PQerrorMessage(c)).trimmingWhitespace()
         return HostError("connect", "connection to PostgreSQL lost (\(description)): \(msg)")
     }
 
     /// `conn:query(sql, params, {timeout=})`, like `sql()` on this connection.
     public static func methods() -> [String: HostFunction] {
-        ["query": { call in
+        Dictionary(uniqueKeysWithValues: [API.Handles.query.method { call in
             let conn = try call.object(1, as: PGConnection.self)
             let query = try call.string(2, "query")
             let params = try sqlParams(call[3])
-            let o = Options(try call.optTable(4, "options"), context: "conn:query")
-            try o.allow(["timeout"])
+            let o = Options(try call.optTable(4, "options"), context: call.name)
             guard let rt = call.state.owner as? Runtime else { throw HostError.runtime("no runtime") }
             return [try rt.execute(conn, query, params, timeout: try o.double("timeout"))]
-        }]
+        }])
     }
 }
 

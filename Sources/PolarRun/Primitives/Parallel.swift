@@ -24,15 +24,20 @@ import Logging
 extension Runtime {
     func installParallel() {
         lua.define(API.Proc.spawn) { [unowned self] call in
-            let argv = try argvList(call, "spawn")
-            let o = Options(try call.optTable(2, "options"), context: "spawn")
+            let argv = try argvList(call, call.name)
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.timeout = try o.double("timeout")
+            spec.user = try o.string("user")
             var env = self.childEnvironment
             for (k, v) in try o.stringMap("env") ?? [:] { env[k] = v }
             spec.environment = env
             let shown = argv.map(shellQuote).joined(separator: " ")
+            if try o.bool("detach") == true {
+                return [try self.spawnDetached(spec, o, shown: shown)]
+            }
+            if o.has("output") { throw HostError.usage("proc.spawn: output is for detach = true (a handle's output is logged)") }
             let prefix = try o.string("prefix")
             let place = self.whereInLua()
             let child = ChildProcess(sink: self.sink, place: place, prefix: prefix, since: try o.double("since"),
@@ -55,6 +60,26 @@ extension Runtime {
             guard let i = try self.waitAny(handles, timeout: timeout) else { return [.nil] }
             return [.int(Int64(i + 1)), .table(handles[i].result())]
         }
+    }
+
+    /// proc.spawn{detach = true}: a child that is not ours (its own session, adopted by init),
+    /// outlives the run, and writes to `output`. Returns {pid=, output=} (pid nil in a dry run).
+    func spawnDetached(_ spec: ProcessSpec, _ o: Options, shown: String) throws -> LuaValue {
+        // what only a handle can do makes no sense for a child nobody waits for
+        let handleOnly = ["timeout", "prefix", "since", "capture", "log_output", "progress", "readonly"].filter { o.has($0) }
+        guard handleOnly.isEmpty else {
+            throw HostError.usage("proc.spawn: \(handleOnly.joined(separator: ", ")) cannot be used with detach = true " +
+                                  "(nobody waits for a detached child)")
+        }
+        let output = try o.string("output")
+        if let out = output, !out.hasPrefix("/") {
+            throw HostError.usage("proc.spawn: output must be an absolute path, got '\(out)'")
+        }
+        let what = "start detached: \(shown)" + (output.map { " >> \($0)" } ?? "") + (spec.user.map { " (as \($0))" } ?? "")
+        if mutating(what) { return .record(["output": .optional(output)]) }
+        let pid = try Subprocess.startDetached(spec, output: output)
+        if try o.bool("quiet") != true { log(.info, what + " (pid \(pid))") }
+        return .record(["pid": .int(Int64(pid)), "output": .optional(output)])
     }
 
     /// Waits until one of `handles` has finished (index), or `timeout` passes (nil); the
@@ -105,7 +130,7 @@ final class ChildProcess: HostObject {
     private var fds: [Int32] = []           // [stdout, stderr] still open
     private var outFD: Int32 = -1
     private var stdout: [UInt8] = [], stderr: [UInt8] = []
-    private var outLine: [UInt8] = [], errLine: [UInt8] = []
+    private var outLines = LineSplitter(), errLines = LineSplitter()
     private var status: Int32? = nil
     private var startedAt = sl_now()
     private var endedAt: Double? = nil
@@ -203,22 +228,15 @@ final class ChildProcess: HostObject {
             if stdout.count > 2 * Self.captureLimit { stdout.removeFirst(stdout.count - Self.captureLimit) }
             if stderr.count > 2 * Self.captureLimit { stderr.removeFirst(stderr.count - Self.captureLimit) }
         }
-        var line = isErr ? errLine : outLine
-        for b in data {
-            if b == 0x0A || b == 0x0D {
-                if !line.isEmpty { emit(String(decoding: line, as: UTF8.self)) }
-                line.removeAll(keepingCapacity: true)
-            } else { line.append(b) }
-        }
-        if isErr { errLine = line } else { outLine = line }
+        if isErr { errLines.feed(data, emit) } else { outLines.feed(data, emit) }
     }
 
     private func emit(_ line: String) {
         guard logOutput else { return }
-        let clean = line.replacingOccurrences(of: "\u{1B}[91m", with: "").replacingOccurrences(of: "\u{1B}[0m", with: "")
-        guard !clean.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        let clean = line.replacing("\u{1B}[91m", with: "").replacing("\u{1B}[0m", with: "")
+        guard !clean.trimmingBlanks().isEmpty else { return }
         var tag = prefix ?? ""
-        if let s = since { tag += String(format: tag.isEmpty ? "%.1fs" : " %.1fs", Date().timeIntervalSince1970 - s) }
+        if let s = since { tag += cFormat(tag.isEmpty ? "%.1fs" : " %.1fs", Date().timeIntervalSince1970 - s) }
         // with a progress board the line goes to the manager log and the board shows the latest one
         let onBoard = progress != nil && sink.board != nil
         sink.emit(level: .info, where: place, message: tag.isEmpty ? clean : "[\(tag)] \(clean)", console: !onBoard)
@@ -254,7 +272,7 @@ final class ChildProcess: HostObject {
             var st: Int32 = 0
             let r = waitpid(pid, &st, WNOHANG)
             if r == pid {
-                status = (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
+                status = ChildMechanics.exitStatus(st)
                 exitedAt = sl_now()
                 ChildRegistry.remove(pid)
             }
@@ -263,7 +281,7 @@ final class ChildProcess: HostObject {
             timedOut = true
             terminate()
         }
-        if let k = killedAt, status == nil, sl_now() - k > 3 { kill(-pid, SIGKILL); kill(pid, SIGKILL) }
+        if status == nil { ChildMechanics.killIfOverdue(pid, terminatedAt: killedAt) }
         // done when reaped and its pipes are drained (or held open by grandchildren for 2 s)
         if status != nil && (fds.isEmpty || sl_now() - exitedAt! > 2) {
             for fd in fds { Glibc.close(fd) }
@@ -293,17 +311,15 @@ final class ChildProcess: HostObject {
 
     /// Logs the last line of each stream when it did not end with a newline.
     private func flushLines() {
-        for line in [outLine, errLine] where !line.isEmpty { emit(String(decoding: line, as: UTF8.self)) }
-        outLine = []
-        errLine = []
+        outLines.flush(emit)
+        errLines.flush(emit)
     }
 
     /// SIGTERM to the child's process group (SIGKILL follows 3 s later while waiting).
     func terminate() {
         guard pid > 0, status == nil else { return }
         if killedAt == nil { killedAt = sl_now() }
-        kill(-pid, SIGTERM)
-        kill(pid, SIGTERM)
+        ChildMechanics.terminate(pid)
     }
 
     private var succeeded: Bool { verdict?.ok ?? (status == 0 && !timedOut) }
@@ -339,32 +355,32 @@ final class ChildProcess: HostObject {
     }
 
     static func methods() -> [String: HostFunction] {
-        [
-            "poll": { call in
+        Dictionary(uniqueKeysWithValues: [
+            API.Handles.poll.method { call in
                 let h = try call.object(1, as: ChildProcess.self)
                 if !h.finished { ChildProcess.pumpAll([h], waitSeconds: 0) }
                 return h.finished ? [.table(h.result())] : [.nil]
             },
-            "wait": { call in
+            API.Handles.wait.method { call in
                 let h = try call.object(1, as: ChildProcess.self)
                 let timeout = call[2].isNil ? nil : try call.number(2, "timeout (seconds)")
                 guard let rt = call.state.owner as? Runtime else { throw HostError.runtime("process:wait: no runtime") }
                 guard try rt.waitAny([h], timeout: timeout) != nil else { return [.nil] }
                 return [.table(h.result())]
             },
-            "kill": { call in
+            API.Handles.kill.method { call in
                 let h = try call.object(1, as: ChildProcess.self)
                 let running = !h.finished
                 h.terminate()
                 return [.bool(running)]
             },
-            "running": { call in
+            API.Handles.running.method { call in
                 let h = try call.object(1, as: ChildProcess.self)
                 if !h.finished { ChildProcess.pumpAll([h], waitSeconds: 0) }
                 return [.bool(!h.finished)]
             },
-            "pid": { call in [.int(Int64(try call.object(1, as: ChildProcess.self).pid))] },
-        ]
+            API.Handles.pid.method { call in [.int(Int64(try call.object(1, as: ChildProcess.self).pid))] },
+        ])
     }
 
     /// Closed or collected: a child still running is killed and reaped.
@@ -372,13 +388,13 @@ final class ChildProcess: HostObject {
         if nextAttempt != nil { nextAttempt = nil; endedAt = sl_now(); return }
         guard pid > 0, !finished else { return }
         terminate()
-        let end = sl_now() + 3
+        let end = sl_now() + ChildMechanics.killGrace
         var st: Int32 = 0
         while status == nil && sl_now() < end {
-            if waitpid(pid, &st, WNOHANG) == pid { status = 128 + SIGTERM; break }
+            if waitpid(pid, &st, WNOHANG) == pid { status = ChildMechanics.exitStatus(st); break }
             usleep(20_000)
         }
-        if status == nil { kill(-pid, SIGKILL); kill(pid, SIGKILL); waitpid(pid, &st, 0); status = 128 + SIGKILL }
+        if status == nil { ChildMechanics.signal(pid, SIGKILL); waitpid(pid, &st, 0); status = ChildMechanics.exitStatus(st) }
         ChildRegistry.remove(pid)
         for fd in fds { Glibc.close(fd) }
         fds = []

@@ -12,7 +12,7 @@ extension Runtime {
     func installPgCtl() {
         lua.define(API.PgCtl.bin) { [unowned self] call in
             let name = try call.string(1, "program")
-            let o = Options(try call.optTable(2, "options"), context: "pg_bin")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             return [.string(try self.pgBinary(name, bindir: try o.string("bindir")))]
         }
         lua.define(API.PgCtl.call) { [unowned self] call in
@@ -20,7 +20,7 @@ extension Runtime {
             guard Runtime.pgCtlActions.contains(action) else {
                 throw HostError.usage("pg_ctl: unknown action '\(action)' (one of: \(Runtime.pgCtlActions.sorted().joined(separator: ", ")))")
             }
-            let o = Options(try call.optTable(2, "options"), context: "pg_ctl")
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             return [try self.pgCtl(action, o)]
         }
     }
@@ -29,7 +29,7 @@ extension Runtime {
     func dbUser(_ given: String?) -> String? {
         if let u = given, !u.isEmpty { return u }
         if let u = options.environment["POLARRUN_DB_USER"], !u.isEmpty { return u }
-        return getuid() == 0 ? "postgres" : nil
+        return getuid() == 0 ? PodDefaults.dbUser : nil
     }
 
     /// Finds an engine program: `bindir`, `POLARRUN_PG_BIN`, `/u01/polardb_pg/bin`, PATH, then
@@ -43,7 +43,7 @@ extension Runtime {
             for d in dirs { if let p = Subprocess.resolve("\(d)/\(name)", path: nil) { return p } }
             throw HostError.usage("\(name) not found in \(dirs.joined(separator: ", "))")
         }
-        dirs.append("/u01/polardb_pg/bin")
+        dirs.append(PodDefaults.engineBin)
         for d in dirs { if let p = Subprocess.resolve("\(d)/\(name)", path: nil) { return p } }
         if let p = Subprocess.resolve(name, path: options.environment["PATH"]) { return p }
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
@@ -53,7 +53,7 @@ extension Runtime {
     }
 
     func pgCtl(_ action: String, _ o: Options) throws -> LuaValue {
-        let pgdata = try o.string("pgdata") ?? options.environment["PGDATA"] ?? "/data"
+        let pgdata = try o.string("pgdata") ?? PodDefaults.pgdata(options.environment)
         let exe = try pgBinary("pg_ctl", bindir: try o.string("bindir"))
         let user = dbUser(try o.string("user"))
         let timeout = try o.int("timeout") ?? 60
@@ -73,7 +73,7 @@ extension Runtime {
         let status = try runProcess(spec(["status", "-D", pgdata]), check: false, readonly: true, quiet: true)
         let simulated = recorder?.instances[FileView.normalize(pgdata)]
         let running = simulated ?? (status.status == 0)
-        let pid = status.stdout.range(of: #"PID: (\d+)"#, options: .regularExpression)
+        let pid = status.stdout.firstRange(of: #/PID: (\d+)/#)
             .map { Int64(status.stdout[$0].dropFirst(5)) ?? 0 } ?? 0
         if action == "status" {
             if simulated == nil && (status.status == 4 || status.stderr.contains("is not a database cluster directory")) {

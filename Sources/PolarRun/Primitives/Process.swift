@@ -10,8 +10,8 @@ import LuaShim
 extension Runtime {
     func installProcess() {
         lua.define(API.Proc.run) { [unowned self] call in
-            let argv = try argvList(call, "run")
-            let o = Options(try call.optTable(2, "options"), context: "run")
+            let argv = try argvList(call, call.name)
+            let o = Options(try call.optTable(2, "options"), context: call.name)
             var spec = ProcessSpec(argv)
             spec.cwd = try o.string("cwd")
             spec.stdin = try o.string("stdin")
@@ -95,7 +95,7 @@ func argvList(_ call: HostCall, _ function: String) throws -> [String] {
 /// Quotes one argv item for display in logs (never executed).
 func shellQuote(_ s: String) -> String {
     if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }) { return s }
-    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return "'" + s.replacing("'", with: "'\\''") + "'"
 }
 
 /// "TERM", "SIGTERM" or "15" → 15.

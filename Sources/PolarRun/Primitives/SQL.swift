@@ -12,12 +12,12 @@ extension Runtime {
         lua.define(API.Sql.call) { [unowned self] call in
             let query = try call.string(1, "query")
             let params = try sqlParams(call[2])
-            let o = Options(try call.optTable(3, "options"), context: "sql")
+            let o = Options(try call.optTable(3, "options"), context: call.name)
             let conn = try self.connection(o)
             return [try self.execute(conn, query, params, timeout: try o.double("timeout"))]
         }
         lua.define(API.Sql.connect) { [unowned self] call in
-            let o = Options(try call.optTable(1, "options"), context: "connect")
+            let o = Options(try call.optTable(1, "options"), context: call.name)
             return [.object(try self.openConnection(o))]
         }
         lua.define(API.Sql.quoteIdent) { call in [.string(quoteIdent(try call.string(1, "identifier")))] }
@@ -32,12 +32,12 @@ extension Runtime {
         func add(_ key: String, _ fallback: String?) throws {
             if let v = try o.string(key) ?? fallback { p.append((key, v)) }
         }
-        try add("host", env["PGHOST"] ?? env["PGDATA"] ?? "/data")
+        try add("host", env["PGHOST"] ?? PodDefaults.pgdata(env))
         try add("port", env["PGPORT"])
-        try add("user", env["PGUSER"] ?? "postgres")
-        try add("dbname", env["PGDATABASE"] ?? "postgres")
+        try add("user", env["PGUSER"] ?? PodDefaults.role)
+        try add("dbname", env["PGDATABASE"] ?? PodDefaults.dbname)
         try add("password", nil)
-        try add("connect_timeout", "3")
+        try add("connect_timeout", String(PodDefaults.connectTimeout))
         try add("application_name", "polarrun")
         try add("sslmode", nil)
         try add("options", nil)
@@ -66,7 +66,7 @@ extension Runtime {
         guard !query.utf8.contains(0) else { throw HostError.usage("sql: the query contains a NUL byte") }
         if !real, let recorder { return try dryExecute(recorder, conn, query, params, timeout: timeout) }
         // masked before it is folded onto one line: a secret spanning lines is still whole here
-        log(.debug, "sql: \(secrets.mask(query).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))"
+        log(.debug, "sql: \(secrets.mask(query).split(separator: "\n").map { $0.trimmingBlanks() }.joined(separator: " "))"
             + (params.isEmpty ? "" : " [\(params.count) parameter\(params.count == 1 ? "" : "s")]"))
         let remaining = lua.deadlineRemaining
         let limit = min(timeout ?? 1e9, remaining)
@@ -110,13 +110,13 @@ func sqlParams(_ v: LuaValue) throws -> [String?] {
 
 /// "name" with embedded quotes doubled: a safe SQL identifier.
 public func quoteIdent(_ s: String) -> String {
-    "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    "\"" + s.replacing("\"", with: "\"\"") + "\""
 }
 
 /// 'text' with quotes doubled; with backslashes, E'…' with them doubled (as PQescapeLiteral),
 /// so the literal means the same whatever standard_conforming_strings is.
 public func quoteLiteral(_ s: String) -> String {
-    let q = s.replacingOccurrences(of: "'", with: "''")
-    if s.contains("\\") { return "E'" + q.replacingOccurrences(of: "\\", with: "\\\\") + "'" }
+    let q = s.replacing("'", with: "''")
+    if s.contains("\\") { return "E'" + q.replacing("\\", with: "\\\\") + "'" }
     return "'" + q + "'"
 }

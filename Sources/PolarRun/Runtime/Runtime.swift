@@ -59,6 +59,8 @@ public final class Runtime {
     public private(set) var runbook: Runbook?
     /// Cached default SQL connections, keyed by connection string.
     var connections: [String: PGConnection] = [:]
+    /// conf.lock handles by lock file, so conf_set inside one does not wait for its own run.
+    var confLocks: [String: WeakFileLock] = [:]
     /// Set by `inputs{}` under `--describe`.
     var describedInputs: String?
     /// Under `--dry-run`: what the run would do, and the files as it would leave them.
@@ -76,7 +78,7 @@ public final class Runtime {
             self.runID = sink.runID
         } else {
             self.runID = Runtime.makeRunID()
-            let logPath = options.logFile ?? (FileManager.default.fileExists(atPath: "/log") ? "/log/manager.log" : nil)
+            let logPath = options.logFile ?? PodDefaults.managerLog
             // POLARRUN_LOG_MAX_BYTES / POLARRUN_LOG_KEEP change the rotation (10 MiB × 15 by default)
             let maxBytes = options.environment["POLARRUN_LOG_MAX_BYTES"].flatMap(Int.init) ?? ManagerLog.defaultMaxBytes
             let keep = options.environment["POLARRUN_LOG_KEEP"].flatMap(Int.init) ?? ManagerLog.defaultKeep
@@ -145,6 +147,7 @@ public final class Runtime {
         installGit()
         installImages()
         installParallel()
+        installAccounts()
         let chunk = try lua.load(source: prelude, chunkName: "prelude")
         _ = try lua.call(chunk)
     }

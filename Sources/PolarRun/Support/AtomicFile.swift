@@ -90,6 +90,6 @@ public enum AtomicFile {
 
 /// The uid and gid of an OS user.
 public func lookupUser(_ name: String) throws -> (uid: uid_t, gid: gid_t, home: String) {
-    guard let pw = getpwnam(name) else { throw HostError.usage("no such OS user '\(name)'") }
-    return (pw.pointee.pw_uid, pw.pointee.pw_gid, String(cString: pw.pointee.pw_dir))
+    guard let u = try OSAccounts.user(name) else { throw HostError.usage("no such OS user '\(name)'") }
+    return (u.uid, u.gid, u.home)
 }

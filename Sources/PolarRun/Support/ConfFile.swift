@@ -131,26 +131,52 @@ public struct ConfFile {
            let s = parse("x = \(value)"), s.value == value { return value }
         // what PostgreSQL's configuration lexer (guc-file.l) reads as one token: an INTEGER may
         // carry unit letters ("64MB"), a REAL may not ("5.5MB" must be quoted), or an ID
-        let bare = value.range(of: #"^-?[0-9]+[A-Za-z]*$"#, options: .regularExpression) != nil
-            || value.range(of: #"^-?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil
-            || value.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil
+        let bare = value.firstRange(of: #/^-?[0-9]+[A-Za-z]*$/#) != nil
+            || value.firstRange(of: #/^-?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/#) != nil
+            || value.firstRange(of: #/^[A-Za-z_][A-Za-z0-9_]*$/#) != nil
         if bare { return value }
-        return "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
+        return "'" + value.replacing("\\", with: "\\\\").replacing("'", with: "''") + "'"
     }
 
-    /// Removes quoting from a raw value (`'a''b'` → `a'b`).
-    public static func unquote(_ raw: String) -> String {
-        guard raw.count >= 2, raw.hasPrefix("'"), raw.hasSuffix("'") else { return raw }
-        var out = ""
-        var chars = Array(raw.dropFirst().dropLast())[...]
-        while let c = chars.popFirst() {
-            if c == "'" , chars.first == "'" { chars.removeFirst(); out.append("'"); continue }
-            if c == "\\", let n = chars.popFirst() {
-                switch n { case "n": out.append("\n"); case "t": out.append("\t"); default: out.append(n) }
-                continue
+    /// Removes quoting from a raw value (`'a''b'` → `a'b`); see `unquoteChecked`.
+    public static func unquote(_ raw: String) -> String { unquoteChecked(raw)?.text ?? raw }
+
+    /// A value as PostgreSQL reads it (guc-file.l's GUC_scanstr): a single-quoted value loses its
+    /// quotes, `''` is `'`, `\b \f \n \r \t` are control characters, `\ooo` is an octal byte
+    /// and `\x` is `x`. Returns the text and whether it was quoted; nil when a lone `'` sits
+    /// inside the quotes (malformed). An unquoted value is returned as it is.
+    public static func unquoteChecked(_ raw: String) -> (text: String, quoted: Bool)? {
+        let bytes = Array(raw.utf8)
+        guard bytes.count >= 2, bytes.first == 0x27, bytes.last == 0x27 else { return (raw, false) }
+        let inner = bytes[1..<(bytes.count - 1)]
+        var out: [UInt8] = []
+        var i = inner.startIndex
+        func isOctal(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x37 }
+        while i < inner.endIndex {
+            let c = inner[i]
+            if c == 0x27 {
+                guard i + 1 < inner.endIndex, inner[i + 1] == 0x27 else { return nil }
+                out.append(0x27); i += 2
+            } else if c == 0x5C, i + 1 < inner.endIndex {
+                let n = inner[i + 1]
+                i += 2
+                switch n {
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case _ where isOctal(n):
+                    var v = Int(n - 0x30)
+                    var k = 1
+                    while k < 3, i < inner.endIndex, isOctal(inner[i]) { v = v * 8 + Int(inner[i] - 0x30); i += 1; k += 1 }
+                    out.append(UInt8(v & 0xFF))
+                default: out.append(n)
+                }
+            } else {
+                out.append(c); i += 1
             }
-            out.append(c)
         }
-        return out
+        return (String(decoding: out, as: UTF8.self), true)
     }
 }

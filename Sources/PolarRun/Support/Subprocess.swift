@@ -91,8 +91,8 @@ public enum Subprocess {
         var input: Int32
     }
 
-    /// Starts a child without waiting for it (`run` and `spawn` both start here).
-    static func start(_ spec: ProcessSpec) throws -> Started {
+    /// The program, environment and user a child starts with (`start` and `startDetached`).
+    private static func prepare(_ spec: ProcessSpec) throws -> (exe: String, env: [String: String], uid: Int, gid: Int) {
         guard let first = spec.argv.first, !first.isEmpty else { throw HostError.usage("proc.run: argv must not be empty") }
         var env = spec.environment ?? ChildEnvironment.inherited(ProcessInfo.processInfo.environment)
         var uid: Int = -1, gid: Int = -1
@@ -109,6 +109,39 @@ public enum Subprocess {
         guard let exe = resolve(first, path: env["PATH"]) else {
             throw HostError("process", "command not found: \(first)")
         }
+        return (exe, env, uid, gid)
+    }
+
+    /// Why a child could not be exec'd, for the error message.
+    private static func execFailure(_ first: String, _ err: Int32, cwd: String?) -> HostError {
+        let why = err == ENOENT && cwd != nil ? "\(errnoText(err)) (or working directory \(cwd!) missing)" : errnoText(err)
+        return HostError("process", "cannot start \(first): \(why)")
+    }
+
+    /// Starts a child detached from polarrun (see cs_spawn_detached): its own session, adopted
+    /// by init, stdout and stderr appended to `output` (created 0600 when missing; /dev/null
+    /// when nil), so it outlives this run. Returns its pid; nobody waits for it.
+    static func startDetached(_ spec: ProcessSpec, output: String?) throws -> pid_t {
+        let (exe, env, uid, gid) = try prepare(spec)
+        let first = spec.argv[0]
+        let out = output.map { open($0, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) } ?? open("/dev/null", O_WRONLY | O_CLOEXEC)
+        guard out >= 0 else { throw HostError.io("cannot open \(output ?? "/dev/null") for the output of \(first): \(errnoText())") }
+        defer { close(out) }
+        if let o = output, uid >= 0 { _ = chown(o, uid_t(uid), gid_t(gid)) }   // the child writes it as its user
+        var cargv = spec.argv.map { strdup($0) } + [nil]
+        var cenv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { cargv.forEach { free($0) }; cenv.forEach { free($0) } }
+        var execErr: Int32 = 0
+        let pid = cs_spawn_detached(exe, &cargv, &cenv, spec.cwd, uid, gid, out, &execErr)
+        guard pid > 0 else { throw HostError("process", "cannot start \(first): \(errnoText(-pid))") }
+        if execErr != 0 { throw execFailure(first, execErr, cwd: spec.cwd) }
+        return pid
+    }
+
+    /// Starts a child without waiting for it (`run` and `spawn` both start here).
+    static func start(_ spec: ProcessSpec) throws -> Started {
+        let (exe, env, uid, gid) = try prepare(spec)
+        let first = spec.argv[0]
 
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard cs_pipe(&outPipe) == 0, cs_pipe(&errPipe) == 0 else {
@@ -140,15 +173,14 @@ public enum Subprocess {
             var st: Int32 = 0
             waitpid(pid, &st, 0)
             close(outPipe[0]); close(errPipe[0]); if inPipe[1] >= 0 { close(inPipe[1]) }
-            let why = execErr == ENOENT && spec.cwd != nil ? "\(errnoText(execErr)) (or working directory \(spec.cwd!) missing)" : errnoText(execErr)
-            throw HostError("process", "cannot start \(first): \(why)")
+            throw execFailure(first, execErr, cwd: spec.cwd)
         }
         return Started(pid: pid, out: outPipe[0], err: errPipe[0], input: inPipe[1])
     }
 
     private static func collect(pid: pid_t, out: Int32, err: Int32, input: Int32, spec: ProcessSpec) -> ProcessResult {
         var outBuf: [UInt8] = [], errBuf: [UInt8] = []
-        var outLine: [UInt8] = [], errLine: [UInt8] = []
+        var outLines = LineSplitter(), errLines = LineSplitter()
         var stdinBytes = Array((spec.stdin ?? "").utf8)
         var stdinOff = 0
         var inputFD = input
@@ -165,14 +197,7 @@ public enum Subprocess {
 
         func deliver(_ data: ArraySlice<UInt8>, _ isErr: Bool) {
             guard let onLine = spec.onLine else { return }
-            var line = isErr ? errLine : outLine
-            for b in data {
-                if b == 0x0A || b == 0x0D {
-                    if !line.isEmpty { onLine(String(decoding: line, as: UTF8.self), isErr) }
-                    line.removeAll(keepingCapacity: true)
-                } else { line.append(b) }
-            }
-            if isErr { errLine = line } else { outLine = line }
+            if isErr { errLines.feed(data) { onLine($0, true) } } else { outLines.feed(data) { onLine($0, false) } }
         }
 
         while !open.isEmpty || inputFD >= 0 {
@@ -183,7 +208,7 @@ public enum Subprocess {
                 let left = t - (sl_now() - start)
                 if left <= 0 && killedAt == nil {
                     timedOut = true
-                    kill(-pid, SIGTERM); kill(pid, SIGTERM)
+                    ChildMechanics.terminate(pid)
                     killedAt = sl_now()
                 } else if left > 0 {
                     waitMs = Int32(min(200, max(1, left * 1000)))
@@ -193,9 +218,9 @@ public enum Subprocess {
             if received != 0 && forwarded == 0 {
                 forwarded = received
                 let sig = spec.forwardSignals[received] ?? SIGTERM
-                kill(-pid, sig); kill(pid, sig)
+                ChildMechanics.signal(pid, sig)
             }
-            if let k = killedAt, sl_now() - k > 3 { kill(-pid, SIGKILL); kill(pid, SIGKILL) }
+            ChildMechanics.killIfOverdue(pid, terminatedAt: killedAt)
             if killedAt != nil && sl_now() - killedAt! > 5 { break }   // grandchildren holding the pipes
             // A daemon started by the child (pg_ctl start, a registry) may keep our pipes open
             // for ever: once the child itself has exited, take what is left and stop reading.
@@ -240,10 +265,13 @@ public enum Subprocess {
         }
         for fd in open { close(fd) }
         if inputFD >= 0 { close(inputFD) }
-        deliver([0x0A], false); deliver([0x0A], true)
+        if let onLine = spec.onLine {
+            outLines.flush { onLine($0, false) }
+            errLines.flush { onLine($0, true) }
+        }
         var st: Int32 = reaped ?? 0
         if reaped == nil { while waitpid(pid, &st, 0) < 0 && errno == EINTR {} }
-        let status: Int32 = (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
+        let status = ChildMechanics.exitStatus(st)
         return ProcessResult(status: status, stdout: String(decoding: outBuf, as: UTF8.self),
                              stderr: String(decoding: errBuf, as: UTF8.self), timedOut: timedOut, forwarded: forwarded)
     }

@@ -1,18 +1,20 @@
--- Unit tests for lib/guc_value.lua: the GUC value parser refresh_params validates with.
+-- Unit tests for lib/guc_value.lua and conf.unquote: the GUC value parser refresh_params validates with.
 local g = require("guc_value")
 
 local work_mem = {unit = "kB", vartype = "integer", min_val = "64", max_val = "2147483647"}
 local timeout = {unit = "ms", vartype = "integer", min_val = "0", max_val = "2147483647"}
 
-test("quoted values lose their quotes and unescape", function()
-  local v, quoted = g.unquote("'it''s\\n'")
+test("conf.unquote: quoted values lose their quotes and unescape as PostgreSQL reads them", function()
+  local v, quoted = conf.unquote("'it''s\\n'")
   assert(v == "it's\n" and quoted == true, v)
-  local plain, q = g.unquote("16MB")
+  assert(conf.unquote("'a\\101\\tb\\q'") == "aA\tbq")
+  local plain, q = conf.unquote("16MB")
   assert(plain == "16MB" and q == false)
 end)
 
-test("a lone quote inside is malformed", function()
-  assert(g.unquote("'a'b'") == nil)
+test("conf.unquote: a lone quote inside is malformed", function()
+  local v, why = conf.unquote("'a'b'")
+  assert(v == nil and why:find("malformed"), why)
 end)
 
 test("memory and time units convert to the base unit", function()
