@@ -11,20 +11,20 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // YAML parsing (yaml.load): libyaml's event parser, see Support/YAML.swift.
+        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // C: the call trampoline, wrappers for Lua's macros, the deadline hook, process spawning.
         .target(name: "LuaShim", dependencies: ["CLua"]),
         .target(name: "CSpawn"),
         .target(
             name: "PolarRun",
             dependencies: [
-                "CLua", "CLibPQ", "LuaShim", "CSpawn",
+                "CLua", "CLibPQ", "CLibYAML", "LuaShim", "CSpawn",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(

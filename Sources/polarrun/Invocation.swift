@@ -129,7 +129,7 @@ struct Invocation {
                 return 1
             }
             for rb in found {
-                print(rb.name.padding(toLength: max(24, rb.name.count + 2), withPad: " ", startingAt: 0) + rb.summary)
+                print(rb.name.padded(to: max(24, rb.name.count + 2)) + rb.summary)
             }
             return 0
         }

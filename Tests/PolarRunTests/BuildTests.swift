@@ -364,7 +364,7 @@ final class BuildTests: XCTestCase {
             Bad(name: "manager-disabled-engine", yaml: images(e + "\n    enable: false", m), expect: ["image 'm': key 'engine_image_id': engine 'e' is disabled"]),
             Bad(name: "manager-of-manager", yaml: images(e, m, edit(edit(m, "id: m", "id: m2"), "engine_image_id: e", "engine_image_id: m")), expect: ["image 'm2': key 'engine_image_id': image 'm' is a manager, not an engine"]),
             Bad(name: "manager-no-engine-id", yaml: images(e, edit(m, "    engine_image_id: e\n", "")), expect: ["image 'm': missing required key 'engine_image_id'"]),
-            Bad(name: "duplicate-key", yaml: images(edit(e, "type: engine", "type: engine\n    type: engine")), expect: ["duplicated key(s): 'type'"]),
+            Bad(name: "duplicate-key", yaml: images(edit(e, "type: engine", "type: engine\n    type: engine")), expect: ["line 4: duplicate key 'type'"]),
             Bad(name: "same-tag", yaml: images(edit(e, "polarrun-bad/e", "polarrun-bad/x:v1"), edit(edit(e, "id: e", "id: f"), "polarrun-bad/e", "polarrun-bad/x:v1")), expect: ["image 'f': key 'build_image_name': 'polarrun-bad/x:v1' is also the name of image 'e'"]),
             Bad(name: "result-type", yaml: "result: [a]\n" + images(e), expect: ["top-level key 'result' must be a file name"]),
             // issue 13: hostile image files are bad input, refused before anything runs

@@ -47,8 +47,8 @@ extension API {
     }
 
     /// A type in a table cell: code, with `|` escaped so it does not split the cell (GFM).
-    private static func code(_ s: String) -> String { "`" + s.replacingOccurrences(of: "|", with: "\\|") + "`" }
-    private static func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+    private static func code(_ s: String) -> String { "`" + s.replacing("|", with: "\\|") + "`" }
+    private static func cell(_ s: String) -> String { s.replacing("|", with: "\\|") }
 
     /// `read_globals` for luacheck: each global, and each namespace's fields, so `fs.raed`
     /// is reported before a run.
@@ -78,7 +78,7 @@ extension API {
     static func recordKeys(_ annotation: String) -> [String] {
         let inner = annotation.dropFirst().dropLast()
         return inner.split(separator: ",").compactMap { part in
-            let key = part.split(separator: ":").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            let key = part.split(separator: ":").first.map { $0.trimmingBlanks() } ?? ""
             return key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) && !key.isEmpty ? key : nil
         }.sorted()
     }

@@ -34,7 +34,7 @@ extension API {
     }
 
     private static func optionsClass(_ d: Declaration, _ a: Declaration.Arg) -> String {
-        "polarrun.\(d.name.replacingOccurrences(of: ":", with: ".")).\(a.name)"
+        "polarrun.\(d.name.replacing(":", with: ".")).\(a.name)"
     }
 
     private static func argType(_ d: Declaration, _ a: Declaration.Arg) -> String {

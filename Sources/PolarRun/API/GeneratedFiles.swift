@@ -31,8 +31,8 @@ public enum GeneratedFiles {
         var found = 0
         for b in blocks {
             var searchFrom = 0
-            while let start = lines[searchFrom...].firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == b.begin }) {
-                guard let stop = lines[(start + 1)...].firstIndex(where: { $0.trimmingCharacters(in: .whitespaces) == b.end }) else {
+            while let start = lines[searchFrom...].firstIndex(where: { $0.trimmingBlanks() == b.begin }) {
+                guard let stop = lines[(start + 1)...].firstIndex(where: { $0.trimmingBlanks() == b.end }) else {
                     throw HostError.usage("--docs \(file): line \(start + 1) begins a generated block ('\(b.begin)') that has no '\(b.end)' line")
                 }
                 var content = b.content().components(separatedBy: "\n")

@@ -210,7 +210,7 @@ public final class LuaState {
         var f = LuaFailure(kind: "runtime", message: "", traceback: "")
         if t == LUA_TSTRING {
             let full = string(at: idx) ?? ""
-            if let r = full.range(of: "\nstack traceback:") {
+            if let r = full.firstRange(of: "\nstack traceback:") {
                 f.message = String(full[..<r.lowerBound])
                 f.traceback = String(full[r.lowerBound...].dropFirst())
             } else {

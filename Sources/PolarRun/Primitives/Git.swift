@@ -61,11 +61,11 @@ extension Runtime {
             var rev = ProcessSpec(["git", "-C", dest, "rev-parse", "HEAD"])
             rev.environment = self.gitEnvironment()
             let commit = self.options.dryRun ? "0000000000000000000000000000000000000000"
-                : try self.runProcess(rev, readonly: true, quiet: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                : try self.runProcess(rev, readonly: true, quiet: true).stdout.trimmingWhitespace()
             var head = ProcessSpec(["git", "-C", dest, "rev-parse", "--abbrev-ref", "HEAD"])
             head.environment = self.gitEnvironment()
             let actual = self.options.dryRun ? (branch ?? "HEAD")
-                : try self.runProcess(head, readonly: true, quiet: true).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                : try self.runProcess(head, readonly: true, quiet: true).stdout.trimmingWhitespace()
             self.log(.info, "cloned \(url) \(actual) at \(commit.prefix(12)) into \(dest)")
             return [.record(["dir": .string(dest), "commit": .string(commit), "branch": .string(actual), "url": .string(url)])]
         }

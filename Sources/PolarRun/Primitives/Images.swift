@@ -51,9 +51,9 @@ extension Runtime {
             child.onEnd = { h in
                 defer { unlink(iid) }
                 let id = ((try? AtomicFile.read(iid)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? "")
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                    .trimmingWhitespace()
                 if h.exitStatus == 0 && !h.didTimeOut && id.hasPrefix("sha256:") {
-                    if !quiet { sink.emit(level: .info, where: place, message: "[\(prefix)] built \(tag) (\(id.prefix(19))) in \(String(format: "%.1f", h.age))s") }
+                    if !quiet { sink.emit(level: .info, where: place, message: "[\(prefix)] built \(tag) (\(id.prefix(19))) in \(cFormat("%.1f", h.age))s") }
                     return .done(ok: true, fields: LuaTable(["image": .string(tag), "id": .string(id)]))
                 }
                 let why = h.didTimeOut ? "timed out after \(Int(timeout))s" : "exit status \(h.exitStatus ?? -1)"
@@ -87,7 +87,7 @@ extension Runtime {
             child.onEnd = { h in
                 let out = h.output
                 if h.exitStatus == 0, !h.didTimeOut,
-                   let d = out.stdout.range(of: #"digest: sha256:[0-9a-f]{64}"#, options: .regularExpression) {
+                   let d = out.stdout.firstRange(of: #/digest: sha256:[0-9a-f]{64}/#) {
                     let digest = String(out.stdout[d].dropFirst("digest: ".count))
                     if !quiet { sink.emit(level: .info, where: place, message: "[\(prefix)] pushed \(image) \(digest) (attempt \(attempt))") }
                     return .done(ok: true, fields: LuaTable(["image": .string(image), "digest": .string(digest), "attempts": .int(Int64(attempt))]))
@@ -104,7 +104,7 @@ extension Runtime {
                     ]))
                 }
                 sink.emit(level: .warning, where: place,
-                          message: "[\(prefix)] push attempt \(attempt) of \(retries + 1) failed (\(why)); retrying in \(String(format: "%g", backoff))s")
+                          message: "[\(prefix)] push attempt \(attempt) of \(retries + 1) failed (\(why)); retrying in \(cFormat("%g", backoff))s")
                 attempt += 1
                 defer { backoff = min(backoff * 2, 30) }
                 return .again(spec, after: backoff)

@@ -36,7 +36,7 @@ public final class PGConnection: HostObject {
         }
         guard let c else { throw HostError("connect", "cannot connect to PostgreSQL (\(description)): out of memory") }
         if PQstatus(c) != CONNECTION_OK {
-            let msg = String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)
+            let msg = String(cString: PQerrorMessage(c)).trimmingWhitespace()
             PQfinish(c)
             throw HostError("connect", "cannot connect to PostgreSQL (\(description)): \(msg)")
         }
@@ -135,7 +135,7 @@ public final class PGConnection: HostObject {
     }
 
     private func connectionError(_ c: OpaquePointer) -> HostError {
-        let msg = String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let msg = String(cString: PQerrorMessage(c)).trimmingWhitespace()
         return HostError("connect", "connection to PostgreSQL lost (\(description)): \(msg)")
     }
 

@@ -233,10 +233,10 @@ final class ChildProcess: HostObject {
 
     private func emit(_ line: String) {
         guard logOutput else { return }
-        let clean = line.replacingOccurrences(of: "\u{1B}[91m", with: "").replacingOccurrences(of: "\u{1B}[0m", with: "")
-        guard !clean.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        let clean = line.replacing("\u{1B}[91m", with: "").replacing("\u{1B}[0m", with: "")
+        guard !clean.trimmingBlanks().isEmpty else { return }
         var tag = prefix ?? ""
-        if let s = since { tag += String(format: tag.isEmpty ? "%.1fs" : " %.1fs", Date().timeIntervalSince1970 - s) }
+        if let s = since { tag += cFormat(tag.isEmpty ? "%.1fs" : " %.1fs", Date().timeIntervalSince1970 - s) }
         // with a progress board the line goes to the manager log and the board shows the latest one
         let onBoard = progress != nil && sink.board != nil
         sink.emit(level: .info, where: place, message: tag.isEmpty ? clean : "[\(tag)] \(clean)", console: !onBoard)

@@ -73,7 +73,7 @@ extension Runtime {
         let status = try runProcess(spec(["status", "-D", pgdata]), check: false, readonly: true, quiet: true)
         let simulated = recorder?.instances[FileView.normalize(pgdata)]
         let running = simulated ?? (status.status == 0)
-        let pid = status.stdout.range(of: #"PID: (\d+)"#, options: .regularExpression)
+        let pid = status.stdout.firstRange(of: #/PID: (\d+)/#)
             .map { Int64(status.stdout[$0].dropFirst(5)) ?? 0 } ?? 0
         if action == "status" {
             if simulated == nil && (status.status == 4 || status.stderr.contains("is not a database cluster directory")) {

@@ -95,7 +95,7 @@ func argvList(_ call: HostCall, _ function: String) throws -> [String] {
 /// Quotes one argv item for display in logs (never executed).
 func shellQuote(_ s: String) -> String {
     if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }) { return s }
-    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    return "'" + s.replacing("'", with: "'\\''") + "'"
 }
 
 /// "TERM", "SIGTERM" or "15" → 15.

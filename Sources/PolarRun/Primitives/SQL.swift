@@ -66,7 +66,7 @@ extension Runtime {
         guard !query.utf8.contains(0) else { throw HostError.usage("sql: the query contains a NUL byte") }
         if !real, let recorder { return try dryExecute(recorder, conn, query, params, timeout: timeout) }
         // masked before it is folded onto one line: a secret spanning lines is still whole here
-        log(.debug, "sql: \(secrets.mask(query).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))"
+        log(.debug, "sql: \(secrets.mask(query).split(separator: "\n").map { $0.trimmingBlanks() }.joined(separator: " "))"
             + (params.isEmpty ? "" : " [\(params.count) parameter\(params.count == 1 ? "" : "s")]"))
         let remaining = lua.deadlineRemaining
         let limit = min(timeout ?? 1e9, remaining)
@@ -110,13 +110,13 @@ func sqlParams(_ v: LuaValue) throws -> [String?] {
 
 /// "name" with embedded quotes doubled: a safe SQL identifier.
 public func quoteIdent(_ s: String) -> String {
-    "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    "\"" + s.replacing("\"", with: "\"\"") + "\""
 }
 
 /// 'text' with quotes doubled; with backslashes, E'…' with them doubled (as PQescapeLiteral),
 /// so the literal means the same whatever standard_conforming_strings is.
 public func quoteLiteral(_ s: String) -> String {
-    let q = s.replacingOccurrences(of: "'", with: "''")
-    if s.contains("\\") { return "E'" + q.replacingOccurrences(of: "\\", with: "\\\\") + "'" }
+    let q = s.replacing("'", with: "''")
+    if s.contains("\\") { return "E'" + q.replacing("\\", with: "\\\\") + "'" }
     return "'" + q + "'"
 }

@@ -23,7 +23,10 @@ enum DryRunSQL {
         pg_replication_origin_\w+|pg_stat_reset\w*|pg_notify|pg_file_write|pg_file_unlink|pg_file_rename|\
         pg_file_sync|lo_import|lo_export|dblink\w*|pg_advisory_lock\w*|pg_try_advisory_lock\w*|\
         pg_advisory_unlock\w*|pg_import_system_collations|pg_log_backend_memory_contexts)\s*\(
-        """#.replacingOccurrences(of: "\\\n", with: "").replacingOccurrences(of: "\n", with: "")
+        """#.replacing("\\\n", with: "").replacing("\n", with: "")
+
+    /// `sideEffectFunctions`, compiled on first use (dry runs only).
+    static let sideEffectRegex = try! Regex(sideEffectFunctions).ignoresCase().wordBoundaryKind(.simple)
 
     /// Statements that act although a read-only transaction allows them.
     static let sideEffectStatements: Set<String> = ["checkpoint", "vacuum", "analyze", "analyse", "reindex", "cluster",
@@ -38,7 +41,7 @@ enum DryRunSQL {
         while true {
             rest = rest.drop(while: { $0.isWhitespace || $0 == "(" })
             if rest.hasPrefix("--") { rest = rest.drop(while: { $0 != "\n" }); continue }
-            if rest.hasPrefix("/*"), let end = rest.range(of: "*/") { rest = rest[end.upperBound...]; continue }
+            if rest.hasPrefix("/*"), let end = rest.firstRange(of: "*/") { rest = rest[end.upperBound...]; continue }
             break
         }
         return String(rest.prefix(while: { $0.isLetter || $0 == "_" })).lowercased()
@@ -48,12 +51,12 @@ enum DryRunSQL {
     static func sideEffect(_ query: String) -> String? {
         let word = firstWord(query)
         if sideEffectStatements.contains(word) { return word.uppercased() + " acts outside a transaction" }
-        if let r = query.range(of: sideEffectFunctions, options: [.regularExpression, .caseInsensitive]) {
+        if let r = query.firstRange(of: sideEffectRegex) {
             let name = query[r].prefix(while: { $0.isLetter || $0.isNumber || $0 == "_" })
             return "\(name) acts outside a transaction"
         }
         let lower = query.lowercased()
-        if word == "copy", lower.range(of: #"\bto\s+(program\b|')"#, options: .regularExpression) != nil {
+        if word == "copy", lower.firstRange(of: #/\bto\s+(program\b|')/#.wordBoundaryKind(.simple)) != nil {
             return "COPY TO a file or program writes outside the database"
         }
         return nil
@@ -63,9 +66,10 @@ enum DryRunSQL {
     /// parameters shown after it.
     static func shown(_ query: String, _ params: [String?], secrets: Secrets) -> String {
         var q = query.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
-        q = q.replacingOccurrences(of: #"(?i)(\bpassword\s+)(E?'(?:[^']|'')*')"#, with: "$1'\(Secrets.placeholder)'",
-                                   options: .regularExpression)
+            .map { $0.trimmingBlanks() }.filter { !$0.isEmpty }.joined(separator: " ")
+        q = q.replacing(#/(?i)(\bpassword\s+)(E?'(?:[^']|'')*')/#.wordBoundaryKind(.simple)) { m in
+            m.output.1 + "'\(Secrets.placeholder)'"
+        }
         if !params.isEmpty {
             q += " -- " + params.enumerated().map { "$\($0.offset + 1) = " + ($0.element.map(quoteLiteral) ?? "NULL") }
                 .joined(separator: ", ")

@@ -120,7 +120,7 @@ public struct InputSpec {
         case .list:
             if case .table = v { return v }
             if case .string(let s) = v {
-                return .list(s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+                return .list(s.split(separator: ",").map { $0.trimmingBlanks() }.filter { !$0.isEmpty })
             }
             throw bad("a comma-separated list")
         }

@@ -61,9 +61,9 @@ public final class ProgressBoard {
     /// (BuildKit) updates its step.
     func line(_ label: String, _ text: String) {
         guard let i = rows.firstIndex(where: { $0.label == label }) else { return }
-        if let r = text.range(of: #"^Step [0-9]+/[0-9]+"#, options: .regularExpression) {
+        if let r = text.firstRange(of: #/^Step [0-9]+/[0-9]+/#) {
             rows[i].step = "step " + text[r].dropFirst(5)
-        } else if let r = text.range(of: #"\[[0-9]+/[0-9]+\]"#, options: .regularExpression) {
+        } else if let r = text.firstRange(of: #/\[[0-9]+/[0-9]+\]/#) {
             rows[i].step = "step " + text[r].dropFirst().dropLast()
         }
         rows[i].latest = text
@@ -109,10 +109,10 @@ public final class ProgressBoard {
         let labelWidth = min(32, (rows.map { $0.label.count }.max() ?? 8) + 2)
         var out = ""
         for r in rows {
-            let secs = String(format: "%6.1fs", (r.ended ?? now) - r.started)
-            var line = r.label.padding(toLength: labelWidth, withPad: " ", startingAt: 0)
-                + r.state.padding(toLength: 10, withPad: " ", startingAt: 0)
-                + r.step.padding(toLength: 12, withPad: " ", startingAt: 0) + secs
+            let secs = cFormat("%6.1fs", (r.ended ?? now) - r.started)
+            var line = r.label.padded(to: labelWidth)
+                + r.state.padded(to: 10)
+                + r.step.padded(to: 12) + secs
             if r.ended == nil && !r.latest.isEmpty { line += "  " + r.latest }
             if line.count > width - 1 { line = String(line.prefix(width - 1)) }
             out += line + "\n"

@@ -15,9 +15,9 @@ public struct Runbook {
     /// The first comment line (`-- …`), shown by `polarrun --list`.
     public var summary: String {
         for line in source.split(separator: "\n", omittingEmptySubsequences: false).prefix(5) {
-            let t = line.trimmingCharacters(in: .whitespaces)
+            let t = line.trimmingBlanks()
             if t.hasPrefix("#!") || t.hasPrefix("--!") { continue }
-            if t.hasPrefix("--") { return t.drop(while: { $0 == "-" }).trimmingCharacters(in: .whitespaces) }
+            if t.hasPrefix("--") { return t.drop(while: { $0 == "-" }).trimmingBlanks() }
             if !t.isEmpty { break }
         }
         return ""
@@ -95,7 +95,7 @@ public struct SearchPath {
 
     /// Finds a module for `require(name)`: `a.b` → `lib/a/b.lua` or `a/b.lua` in each directory.
     public func module(_ name: String, near runbookDir: String?) -> String? {
-        let rel = name.replacingOccurrences(of: ".", with: "/") + ".lua"
+        let rel = name.replacing(".", with: "/") + ".lua"
         var dirs: [String] = []
         if let r = runbookDir { dirs.append(r) }
         dirs += directories

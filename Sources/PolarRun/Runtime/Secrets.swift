@@ -29,7 +29,7 @@ public final class Secrets {
         forms.append(value.replacingAll("'", with: "''"))
         forms.append(value.replacingAll("\\", with: "\\\\").replacingAll("'", with: "''"))
         forms.append(value.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " "))
+            .map { $0.trimmingBlanks() }.joined(separator: " "))
         for f in forms where f.count >= Secrets.minimumLength && !values.contains(f) { values.append(f) }
         values.sort { $0.count > $1.count }   // longest first, so a secret containing another is masked whole
     }
@@ -69,7 +69,7 @@ extension String {
         guard !target.isEmpty else { return self }
         var result = ""
         var rest = self[...]
-        while let r = rest.range(of: target) {
+        while let r = rest.firstRange(of: target) {
             result += rest[..<r.lowerBound]
             result += replacement
             rest = rest[r.upperBound...]

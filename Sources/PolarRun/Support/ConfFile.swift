@@ -131,11 +131,11 @@ public struct ConfFile {
            let s = parse("x = \(value)"), s.value == value { return value }
         // what PostgreSQL's configuration lexer (guc-file.l) reads as one token: an INTEGER may
         // carry unit letters ("64MB"), a REAL may not ("5.5MB" must be quoted), or an ID
-        let bare = value.range(of: #"^-?[0-9]+[A-Za-z]*$"#, options: .regularExpression) != nil
-            || value.range(of: #"^-?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$"#, options: .regularExpression) != nil
-            || value.range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil
+        let bare = value.firstRange(of: #/^-?[0-9]+[A-Za-z]*$/#) != nil
+            || value.firstRange(of: #/^-?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$/#) != nil
+            || value.firstRange(of: #/^[A-Za-z_][A-Za-z0-9_]*$/#) != nil
         if bare { return value }
-        return "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
+        return "'" + value.replacing("\\", with: "\\\\").replacing("'", with: "''") + "'"
     }
 
     /// Removes quoting from a raw value (`'a''b'` → `a'b`); see `unquoteChecked`.

@@ -37,7 +37,7 @@ public struct TestHarness {
             var isDir = false
             guard fm.fileExists(atPath: p, isDirectory: &isDir) else { throw HostError.usage("no such file or directory: \(p)") }
             if !isDir { files.append(p); continue }
-            let found = (fm.enumerator(atPath: p)?.allObjects as? [String] ?? []).filter { $0.hasSuffix("_test.lua") }.sorted()
+            let found = ((try? fm.subpathsOfDirectory(atPath: p)) ?? []).filter { $0.hasSuffix("_test.lua") }.sorted()
             files += found.map { p.appendingPathComponent($0) }
         }
         return files
