@@ -37,6 +37,7 @@ if installer.adoptable(ins) then
   return {installed = false, adopted = true, pgdata = ins.pgdata}
 end
 installer.check_empty(ins)
+installer.check_template(ins)
 installer.check_engine(ins)
 
 installer.initdb(ins)       -- 3. (or the follower's copy of its primary)

@@ -117,14 +117,22 @@ local function find_template(p)
   end
 end
 
+--- Finds the config template and reads it before anything changes: a template that cannot be
+--- read is a usage error (exit 2) with the data directory untouched.
+function M.check_template(ins)
+  ins.template = find_template(ins.p)
+  if ins.template then
+    ins.template_text = fs.read(ins.template)
+    if not ins.template_text then polarrun.raise("usage", "cannot read the config template " .. ins.template) end
+  end
+end
+
 --- postgresql.conf from the template, then the pod's settings and mycnf_dict (PolarDB's win).
 function M.write_conf(ins)
   local p, shared, conf_path = ins.p, ins.shared, ins.work .. "/postgresql.conf"
-  ins.template = find_template(p)
   if ins.template then
     log.info("step 2/4: postgresql.conf from " .. ins.template)
-    local text = fs.read(ins.template)
-    if not text then polarrun.raise("usage", "cannot read the config template " .. ins.template) end
+    local text = ins.template_text
     if shared then text = polardb.conf_text(shared, text) end                    -- PolarDB: + polardb.conf.sample
     fs.write(conf_path, text, {mode = "0600", owner = ins.as_user})
   else
