@@ -476,7 +476,7 @@ function proc.wait_any(handles, timeout) end
 ---Errors: `usage`: the value is not valid UTF-8.
 ---
 ---```lua
----local pgdata = proc.env("PGDATA") or "/data"
+---local lang = proc.env("LANG") or "C"
 ---```
 ---@param name string the variable
 ---@return string? # its value, nil when unset
