@@ -557,7 +557,7 @@ function git_clone(url, opts) end
 ---@field prefix? string shown before each output line (default the tag)
 ---@field timeout? number seconds (default 7200)
 ---@field pull? boolean pull newer base images
----@field no_cache? boolean do not use the build cache
+---@field no_cache? boolean do not use the build cache; cache mounts start empty too
 ---@field wait? boolean false: return a process handle at once (for `proc.wait_any`, `:wait()`); its result never raises for the image's own failure (`ok = false`, `error`)
 ---@field since? number a start time (`polarrun.now()`) shown as elapsed seconds in each logged line
 ---@field progress? string a state such as "building": a live row on a terminal
@@ -574,7 +574,7 @@ function git_clone(url, opts) end
 ---@field progress? string a state such as "building": a live row on a terminal
 ---@field quiet? boolean leave out the built/pushed line
 
----Builds an image, streaming the build's output to the log as `[prefix] line`.
+---Builds an image with BuildKit (`DOCKER_BUILDKIT=1`, built into Docker 20.10 and later, so `RUN --mount=type=cache` works), streaming the build's output (plain progress) to the log as `[prefix] line`.
 ---
 ---Errors: `docker`: the build failed; `usage`: a missing tag, context or Dockerfile.
 ---
