@@ -11,7 +11,7 @@
 -- Unlike the original, pg_hba.conf is left as it is (the pod's /etc/postgres override stays).
 local instance = require("instance")
 local p = instance.inputs {
-  safe_cnf = {type = "string", default = "/log/pg_safe.cnf", desc = "where the restored data's superuser is recorded"},
+  safe_cnf = {type = "string", default = polarrun.defaults.log_dir .. "/pg_safe.cnf", desc = "where the restored data's superuser is recorded"},
   superuser = {type = "string", default = "postgres"},
 }
 local lock <close> = instance.exclusive(p)
