@@ -49,7 +49,8 @@ final class DryRunTests: XCTestCase {
     }
 
     /// What a runbook could change in the database: roles and their settings, slots,
-    /// tablespaces, databases, non-default settings, the last reload, the WAL file; or "down".
+    /// tablespaces, databases, non-default settings, the last reload and start, recovery and
+    /// timeline; or "down".
     func database(_ c: PGCluster) throws -> String {
         guard c.isRunning else { return "down" }
         return try c.value("""
@@ -61,7 +62,8 @@ final class DryRunTests: XCTestCase {
               (select string_agg(spcname, ',' order by spcname) from pg_tablespace),
               (select string_agg(datname, ',' order by datname) from pg_database),
               (select string_agg(name || '=' || setting, ',' order by name) from pg_settings where source not in ('default', 'override', 'client', 'session')),
-              pg_conf_load_time(), pg_postmaster_start_time(), pg_walfile_name(pg_current_wal_lsn()))
+              pg_conf_load_time(), pg_postmaster_start_time(), pg_is_in_recovery(),
+              (select timeline_id from pg_control_checkpoint()))
             """)
     }
 
@@ -164,6 +166,49 @@ final class DryRunTests: XCTestCase {
         let shown = try diffs(dry).diffs[file] ?? ""
         XCTAssertTrue(shown.hasPrefix("--- a\(file)\n+++ b\(file)\n") && shown.contains("-vm.swappiness = 60\n"), shown)
         XCTAssertTrue(dry.stdout.contains(#""what" : "run sysctl -p \#(file)""#), dry.stdout)
+    }
+
+    // MARK: switchover
+
+    /// ha_switch and ha_rejoin, each dry then real: neither node changes in a dry run, and the
+    /// files it shows are the ones the real run writes.
+    func testHASwitchoverAndRejoin() throws {
+        let topo = try Topology(self, replica: false, standbySocketOutside: true)
+        let p = topo.primary, s = topo.standby!
+        func dryThenReal(_ name: String, _ args: [String], on c: PGCluster, real: Bool = true) throws -> CommandResult {
+            let before = (files(p), files(s), try database(p), try database(s))
+            let dry = try polarrun(["--log-file", logFile, "--dry-run", "--json", Repo.runbooks + "/\(name).lua"] + args, env: c.env, timeout: 180)
+            XCTAssertEqual(dry.status, 0, dry.all)
+            XCTAssertEqual(files(p), before.0, name)
+            XCTAssertEqual(files(s), before.1, name)
+            XCTAssertEqual(try database(p), before.2, name)
+            XCTAssertEqual(try database(s), before.3, name)
+            XCTAssertFalse(dry.all.contains("s3cret"), dry.all)
+            guard real else { return dry }
+            let shown = try diffs(dry).diffs.filter { $0.value.hasPrefix("--- ") }.mapValues(normalized)
+            let r = try polarrun(["--log-file", logFile, "--json", Repo.runbooks + "/\(name).lua"] + args, env: c.env, timeout: 180)
+            XCTAssertEqual(r.status, 0, r.all)
+            let after = files(p).merging(files(s)) { a, _ in a }, was = before.0.merging(before.1) { a, _ in a }
+            for (path, diff) in shown {
+                XCTAssertEqual(diff, normalized(UnifiedDiff.diff(was[path], after[path], path: path)), "\(name) \(path):\n\(dry.all)")
+            }
+            return dry
+        }
+        // the standby's socket is outside its data directory (pg_rewind needs that): a remote target, pg_promote()
+        let target = ["target_host=\(s.socketDir)", "port=\(s.port)"]
+        // old_primary=rejoin: the rejoin is listed, not run
+        let rejoin = try dryThenReal("ha_switch", ["old_primary=rejoin", "primary_pgdata=\(p.pgdata)", "target_password=Tg-s3cret'x"] + target,
+                                     on: s, real: false)
+        XCTAssertTrue(rejoin.stdout.contains("run ha_rejoin: make the old primary \(p.pgdata) a standby of"), rejoin.stdout)
+        XCTAssertTrue(rejoin.stdout.contains("select pg_promote(true, $1) as ok"), rejoin.stdout)
+        // old_primary=stop, then ha_rejoin of the old primary onto the promoted standby
+        try dryThenReal("ha_switch", ["old_primary=stop", "primary_pgdata=\(p.pgdata)"] + target, on: s)
+        XCTAssertEqual(try topo.inRecovery(s), false)
+        XCTAssertFalse(p.isRunning)
+        let j = try dryThenReal("ha_rejoin", ["pgdata=\(p.pgdata)", "port=\(p.port)", "primary_host=\(s.socketDir)",
+                                              "primary_port=\(s.port)", "slot_name=standby_pc_42_old", "primary_password=Rj-s3cret'pw"], on: p)
+        XCTAssertFalse(j.stdout.contains("Rj-s3cret"))
+        XCTAssertEqual(try topo.inRecovery(p), true, "the real rejoin made it a standby")
     }
 
     // MARK: the two examples of issue 12

@@ -805,6 +805,15 @@ function polarrun.wait_until(fn, timeout, interval) end
 ---@return string?
 function polarrun.runbook_dir() end
 
+---In a dry run, lists an action the runbook skips because its effect cannot be shown (a step that waits on a real change): logged as `[dry-run] would …` and counted in the report. Outside a dry run it does nothing.
+---
+---```lua
+---if not polarrun.would("run ha_rejoin on " .. old) then polarrun.call("ha_rejoin", params) end
+---```
+---@param what string what would be done, e.g. "make the old primary a standby of …"
+---@return boolean # `polarrun.dry_run`: whether the caller should skip the step
+function polarrun.would(what) end
+
 
 -- Handles
 

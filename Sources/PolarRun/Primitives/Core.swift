@@ -127,6 +127,9 @@ extension Runtime {
             return []
         }
         lua.define(API.Proc.terminating) { _ in [.bool(sl_signal_received() != 0)] }
+        lua.define(API.Polarrun.would) { [unowned self] call in
+            [.bool(self.mutating(try call.string(1, "what")))]
+        }
         lua.define(API.Polarrun.now) { _ in [.number(Date().timeIntervalSince1970)] }
 
         installParams()
