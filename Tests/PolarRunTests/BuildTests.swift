@@ -348,6 +348,8 @@ final class BuildTests: XCTestCase {
         XCTAssertTrue(out.contains("push        no (image.yml push: false)"), out)
         XCTAssertTrue(out.contains("FROM        debian:bookworm"), out)
         XCTAssertFalse(out.contains("INFO "), out)
+        // the dry run's report counts what the plan would do: a clone, three builds, the result files
+        XCTAssertTrue(out.hasSuffix("dry run: 0 file(s) would change, 0 statement(s) would run, 5 action(s)\n"), out)
         XCTAssertFalse(r.stderr.contains("polardb_pg_manager"), "the plan is not also in the console log:\n" + r.stderr)
 
         // --json --dry-run: the plan as one JSON document, nothing else on stdout

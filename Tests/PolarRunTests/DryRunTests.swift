@@ -166,6 +166,59 @@ final class DryRunTests: XCTestCase {
         let shown = try diffs(dry).diffs[file] ?? ""
         XCTAssertTrue(shown.hasPrefix("--- a\(file)\n+++ b\(file)\n") && shown.contains("-vm.swappiness = 60\n"), shown)
         XCTAssertTrue(dry.stdout.contains(#""what" : "run sysctl -p \#(file)""#), dry.stdout)
+        // the manager container's main loop: a dry run shows the setup and returns
+        let manager = try polarrun(["--log-file", logFile, "--dry-run", "--timeout", "30", Repo.runbooks + "/manager.lua",
+                                    "pgdata=\(c.pgdata)", "port=\(c.port)"], env: c.env)
+        XCTAssertEqual(manager.status, 0, manager.all)
+    }
+
+    /// repair_account renames the restored data's superuser: listed in a dry run, the role kept.
+    func testRepairAccount() throws {
+        let c = try PGCluster.started(self)
+        XCTAssertEqual(try c.psql("create role restored superuser login; create role aurora superuser login").status, 0)
+        let cnf = try makeTempDir(self) + "/pg_safe.cnf"
+        try write("[pg_safe]\nuser=restored\n", to: cnf)
+        let (dry, doc) = try dryThenReal("repair_account", ["safe_cnf=\(cnf)", "superuser=admin"], c, extra: [cnf])
+        XCTAssertEqual(doc["would_change"] as? Bool, true)
+        XCTAssertTrue(dry.stderr.contains(#"would run SQL: alter role "restored" rename to "admin""#), dry.stderr)
+        XCTAssertEqual(try c.value("select count(*) from pg_roles where rolname = 'admin'"), "1")
+    }
+
+    // MARK: the pod's long-running runbooks
+
+    /// supervise on a stopped instance: the dry run prepares (shown as diffs), lists the start of
+    /// postgres once and returns; the real supervisor then writes exactly those files.
+    func testSupervise() throws {
+        let c = try PGCluster.started(self)
+        c.stop()
+        let logDir = try makeTempDir(self, prefix: "polarrun-log")
+        let args = ["log_dir=\(logDir)", "poll=0.2", "reserve_mb=1"]
+        let before = files(c), db = try database(c)
+        let dry = try rb("supervise", args, c, dry: true)
+        XCTAssertEqual(dry.status, 0, dry.all)
+        XCTAssertEqual(files(c), before)
+        XCTAssertEqual(try database(c), db)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: logDir + "/pg_log"))
+        let (doc, shown) = try diffs(dry)
+        XCTAssertEqual(doc["would_start"] as? Bool, true, dry.stdout)
+        XCTAssertTrue(dry.stdout.contains("\"what\" : \"run \(PGCluster.bin)/postgres -D \(c.pgdata)"), dry.stdout)
+        XCTAssertNotNil(shown[c.pgdata + "/polarrun_diskfull.conf"], dry.stdout)
+
+        let sup = Process()
+        sup.executableURL = URL(fileURLWithPath: Repo.binary)
+        sup.arguments = ["--log-file", logFile, Repo.runbooks + "/supervise.lua", "pgdata=\(c.pgdata)", "port=\(c.port)"] + args
+        sup.environment = ProcessInfo.processInfo.environment.merging(c.env) { _, b in b }
+        sup.standardOutput = FileHandle.nullDevice
+        sup.standardError = FileHandle.nullDevice
+        try sup.run()
+        addTeardownBlock { if sup.isRunning { kill(sup.processIdentifier, SIGKILL) } }
+        XCTAssertTrue(eventually(30) { c.isRunning })
+        kill(sup.processIdentifier, SIGTERM)
+        sup.waitUntilExit()
+        let after = files(c)
+        for (path, diff) in shown where diff.hasPrefix("--- ") {
+            XCTAssertEqual(normalized(diff), normalized(UnifiedDiff.diff(before[path], after[path], path: path)), path)
+        }
     }
 
     // MARK: switchover
@@ -228,6 +281,9 @@ final class DryRunTests: XCTestCase {
         // and back: unlock_disk_full, dry then real
         try dryThenReal("unlock_disk_full", ["reserve_mb=0"], c)
         XCTAssertFalse(read(c.pgdata + "/polarrun_diskfull.conf").contains("default_transaction_read_only = on"))
+        // prepared now: the lock only overwrites the include file in place
+        let (again, _) = try dryThenReal("lock_disk_full", ["reserve_mb=0"], c)
+        XCTAssertTrue(again.stdout.contains("+default_transaction_read_only = on"), again.stdout)
     }
 
     /// refresh_params says what it would do; nothing is reported applied or reloaded.

@@ -705,11 +705,15 @@ function log.file(...) end
 ---```lua
 ---log.console("stdout")
 ---```
----@param stream "stdout"|"stderr" stdout or stderr
+---@param stream "stdout"|"stderr" where console lines go
 function log.console(stream) end
 
 
 -- The run
+
+---Options of `polarrun.would`.
+---@class polarrun.polarrun.would.opts
+---@field quiet? boolean only in the report and the manager log, not as a console line (the runbook shows it itself)
 
 ---The run itself.
 ---@class polarrun.polarrun
@@ -811,8 +815,9 @@ function polarrun.runbook_dir() end
 ---if not polarrun.would("run ha_rejoin on " .. old) then polarrun.call("ha_rejoin", params) end
 ---```
 ---@param what string what would be done, e.g. "make the old primary a standby of …"
+---@param opts? polarrun.polarrun.would.opts options
 ---@return boolean # `polarrun.dry_run`: whether the caller should skip the step
-function polarrun.would(what) end
+function polarrun.would(what, opts) end
 
 
 -- Handles

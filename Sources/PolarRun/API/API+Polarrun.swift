@@ -52,7 +52,8 @@ extension API {
 
         public static let would = Declaration(
             "polarrun.would", "In a dry run, lists an action the runbook skips because its effect cannot be shown (a step that waits on a real change): logged as `[dry-run] would …` and counted in the report. Outside a dry run it does nothing.",
-            args: [.init("what", .string, "what would be done, e.g. \"make the old primary a standby of …\"")],
+            args: [.init("what", .string, "what would be done, e.g. \"make the old primary a standby of …\""),
+                   .opts([.init("quiet", .boolean, "only in the report and the manager log, not as a console line (the runbook shows it itself)")])],
             returns: [.init("boolean", "`polarrun.dry_run`: whether the caller should skip the step")],
             example: #"if not polarrun.would("run ha_rejoin on " .. old) then polarrun.call("ha_rejoin", params) end"#)
 
