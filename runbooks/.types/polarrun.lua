@@ -705,7 +705,7 @@ function log.file(...) end
 ---```lua
 ---log.console("stdout")
 ---```
----@param stream "stdout"|"stderr" stdout or stderr
+---@param stream "stdout"|"stderr" where console lines go
 function log.console(stream) end
 
 
