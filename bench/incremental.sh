@@ -86,8 +86,10 @@ images:
 EOF
 g() { git -C "$proj/engine" -c user.name=bench -c user.email=bench@polarrun.invalid -c commit.gpgsign=false "$@"; }
 
+results=$work/results
+: >"$results"
 n=0
-build() {   # build NAME [INPUT...]: prints seconds and the compiler cache line
+build() {   # build NAME [INPUT...]: appends "NAME seconds compiler-cache" to $results and prints it
     n=$((n + 1))
     local log=$work/build-$n-$1.log t0 t1
     t0=$(date +%s.%N)
@@ -101,21 +103,20 @@ build() {   # build NAME [INPUT...]: prints seconds and the compiler cache line
     t1=$(date +%s.%N)
     local cc
     cc=$(grep -o 'compiler cache: .*' "$log" | tail -1 || true)
-    printf '%-16s %8.1f s  %s\n' "$1" "$(echo "$t1 - $t0" | bc)" "${cc:-compiler cache: (step not run)}"
+    printf '%-20s %8.1f s  %s\n' "$1" "$(echo "$t1 - $t0" | bc)" "${cc:-compiler cache: (step not run)}" | tee -a "$results"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 echo "== $what, $runs run(s), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-results=$work/results
-: >"$results"
 for r in $(seq 1 "$runs"); do
-    build clean no_cache=true | tee -a "$results"
-    build no-change | tee -a "$results"
-    build no-change-reuse-off reuse=false | tee -a "$results"
-    printf '\nint polarrun_bench_change_%d = %d;\n' "$r" "$r" >>"$proj/engine/$change"
+    build clean no_cache=true
+    build no-change
+    build no-change-reuse-off reuse=false
+    # a change no build has seen (the daemon's compiler cache outlives this script)
+    printf '\nint polarrun_bench_change_%s = %d;\n' "$(date +%s%N)" "$r" >>"$proj/engine/$change"
     g commit -qam "bench: change $change ($r)"
-    build one-file | tee -a "$results"
+    build one-file
 done
 echo "== medians (load $(cut -d' ' -f1-3 /proc/loadavg))"
 clean=$(awk '$1 == "clean" {print $2}' "$results" | median)

@@ -45,8 +45,11 @@ final class BuildTests: XCTestCase {
         XCTAssertLessThan(releaseBuilt, managerStart)
         // per-image prefixes with elapsed seconds, and a summary table
         XCTAssertTrue(r.stderr.range(of: #"\[engine_test \d+\.\ds\] #\d+ \[[a-z0-9-]+ \d+/\d+\] FROM docker\.io/library/debian:bookworm"#, options: .regularExpression) != nil, r.stderr)
-        // the fixture engine compiles through ccache: its statistics are read and logged
-        XCTAssertTrue(r.stderr.range(of: #"\[engine_test\] compiler cache: \d+ of 13 compilations were hits"#, options: .regularExpression) != nil, r.stderr)
+        // the fixture engine compiles through ccache: when the compile step ran (it may come from
+        // Docker's layer cache), its statistics are read and logged
+        if r.stderr.range(of: #"\[engine_test [0-9.]+s\] #\d+ [0-9.]+ ccache statistics of this build:"#, options: .regularExpression) != nil {
+            XCTAssertTrue(r.stderr.range(of: #"\[engine_test\] compiler cache: \d+ of 13 compilations were hits"#, options: .regularExpression) != nil, r.stderr)
+        }
         XCTAssertTrue(r.stderr.contains("IMAGE ID"), r.stderr)
         XCTAssertTrue(r.stderr.range(of: #"manager\s+manager\s+built\s+\d+\.\ds"#, options: .regularExpression) != nil, r.stderr)
 
@@ -551,7 +554,7 @@ final class BuildTests: XCTestCase {
                 XCTAssertTrue(text.contains("ENTRYPOINT [\"/usr/local/bin/polarrun\", \"supervise\"]"), name)
             } else {
                 XCTAssertTrue(text.contains("FROM ${ENGINE_IMAGE_FULL_NAME}"))
-                XCTAssertTrue(text.contains("liblua5.4-0 libpq5"))
+                XCTAssertTrue(text.contains("liblua5.4-0") && text.contains("libpq5"), "the manager installs the libraries polarrun loads")
             }
         }
         let docker = try DockerEnv.require()

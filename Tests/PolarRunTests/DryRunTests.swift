@@ -73,6 +73,16 @@ final class DryRunTests: XCTestCase {
             .replacingOccurrences(of: #"run [0-9a-z]{8}"#, with: "run ID", options: .regularExpression)
     }
 
+    /// Console lines of a dry run that report a change as done ("reloaded", "created" …) rather
+    /// than saying "would".
+    func claims(_ r: CommandResult) -> [String] {
+        let done = #/\b(applied|reloaded|created|dropped|stopped|started|restarted|removed|renamed|promoted|rewound|installed|terminated|granted|linked|cleared|released)\b/#
+        return r.stderr.split(separator: "\n").map(String.init).filter { line in
+            (line.hasPrefix("INFO ") || line.hasPrefix("WARN ")) && line.firstMatch(of: done) != nil
+                && !line.contains("would") && !line.contains("already") && !line.contains("[dry-run]") && !line.hasSuffix("?")
+        }
+    }
+
     /// The dry run's file diffs (path → diff) from its --json document.
     func diffs(_ r: CommandResult) throws -> (doc: [String: Any], diffs: [String: String]) {
         let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.all)
@@ -95,7 +105,7 @@ final class DryRunTests: XCTestCase {
         XCTAssertEqual(try database(c), dbBefore, "\(name) --dry-run changed the database", file: file, line: line)
         let (doc, shown) = try diffs(dry)
         XCTAssertNotNil(doc["would_summary"], dry.stdout, file: file, line: line)
-        XCTAssertFalse(dry.stderr.contains("[dry-run]") && dry.stderr.contains("applied"), dry.stderr, file: file, line: line)
+        XCTAssertEqual(claims(dry), [], "\(name) --dry-run claims a change it did not make", file: file, line: line)
 
         let real = try rb(name, args, c, dry: false)
         XCTAssertEqual(real.status, 0, "\(name): \(real.all)", file: file, line: line)
@@ -199,6 +209,7 @@ final class DryRunTests: XCTestCase {
         XCTAssertEqual(files(c), before)
         XCTAssertEqual(try database(c), db)
         XCTAssertFalse(FileManager.default.fileExists(atPath: logDir + "/pg_log"))
+        XCTAssertEqual(claims(dry), [])
         let (doc, shown) = try diffs(dry)
         XCTAssertEqual(doc["would_start"] as? Bool, true, dry.stdout)
         XCTAssertTrue(dry.stdout.contains("\"what\" : \"run \(PGCluster.bin)/postgres -D \(c.pgdata)"), dry.stdout)
@@ -237,6 +248,7 @@ final class DryRunTests: XCTestCase {
             XCTAssertEqual(try database(p), before.2, name)
             XCTAssertEqual(try database(s), before.3, name)
             XCTAssertFalse(dry.all.contains("s3cret"), dry.all)
+            XCTAssertEqual(claims(dry), [], name)
             guard real else { return dry }
             let shown = try diffs(dry).diffs.filter { $0.value.hasPrefix("--- ") }.mapValues(normalized)
             let r = try polarrun(["--log-file", logFile, "--json", Repo.runbooks + "/\(name).lua"] + args, env: c.env, timeout: 180)
@@ -308,6 +320,10 @@ final class DryRunTests: XCTestCase {
         XCTAssertFalse(read(logFile).contains("app-pw-secret"))
         try dryThenReal("modify_user", ["user=app", "password=other-pw-secret", "privilege=7"], c)
         try dryThenReal("delete_user", ["user=app"], c)
+        // bad input in a dry run: exit 2 with the error, and no report of a run that did not happen
+        let bad = try rb("create_user", ["user=app", "privilege=99"], c, dry: true, json: false)
+        XCTAssertEqual(bad.status, 2, bad.all)
+        XCTAssertFalse(bad.all.contains("dry run:"), bad.all)
         XCTAssertEqual(try c.value("select count(*) from pg_roles where rolname = 'app'"), "0")
     }
 
@@ -361,6 +377,7 @@ final class DryRunTests: XCTestCase {
         let keyLine = key.split(separator: "\n")[1]
         XCTAssertFalse(dry.all.contains(keyLine), "a line of the private key is shown:\n\(dry.all)")
         XCTAssertTrue(dry.stdout.contains("server.key: not shown, it holds a secret"), dry.stdout)
+        XCTAssertEqual(claims(dry), [])
         XCTAssertTrue(dry.stdout.contains("+ssl = on"), dry.stdout)
     }
 }
