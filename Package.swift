@@ -13,13 +13,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Lua and libyaml link statically (Debian ships the .a): one shared library fewer to
+        // find and relocate at every start. The module maps name the archives (`link ":lib….a"`);
+        // no pkgConfig here, or pkg-config's -l flags would bring the shared objects back.
+        .systemLibrary(name: "CLua"),
         // YAML parsing (yaml.load): libyaml's event parser, see Support/YAML.swift.
-        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CLibYAML"),
         // C: the call trampoline, wrappers for Lua's macros, the deadline hook, process spawning.
         .target(name: "LuaShim", dependencies: ["CLua"]),
         .target(name: "CSpawn"),
+        // libpq, loaded with dlopen on first SQL use (needs libpq-dev's header to build, libpq5 to run SQL).
+        .target(name: "CLibPQ", linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "PolarRun",
             dependencies: [

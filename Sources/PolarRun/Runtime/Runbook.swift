@@ -1,3 +1,4 @@
+import CLibPQ
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 import Glibc
@@ -36,6 +37,13 @@ public struct Runbook {
         // a `#!/usr/local/bin/polarrun` line makes a runbook executable; Lua would reject it
         if text.hasPrefix("#") { text = "--" + text.dropFirst() }
         self.source = text
+    }
+
+    /// Starts loading libpq in the background when the runbook's text mentions SQL, so the
+    /// dynamic loader's work (libpq and its ~25 libraries) overlaps building the Lua state.
+    /// A runbook that never says "sql" or "connect" loads libpq at its first query, if any.
+    public func prefetchLibraries() {
+        if source.contains("sql") || source.contains("connect") { pq_prefetch() }
     }
 }
 
