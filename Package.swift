@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// This directory, with a trailing slash (for absolute linker paths).
+let packageDirectory = String(#filePath.dropLast("Package.swift".count))
+
 let package = Package(
     name: "polarrun",
     platforms: [.macOS(.v13)],
@@ -37,10 +40,17 @@ let package = Package(
                 "PolarRun",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            // The release binary goes into every manager image: without its symbol table it is
-            // ~60 MB instead of ~80 MB. Lua tracebacks (Lua-level) are unaffected; a Swift crash
-            // backtrace shows addresses only (profile a debug build, or drop this flag locally).
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all"], .when(configuration: .release))]
+            // The release binary goes into every manager image, and every operation starts it.
+            // Release link: no symbol table (a Swift crash backtrace shows addresses only; Lua
+            // tracebacks are unaffected), lld's packed relative relocations (DT_RELR: 7 KB
+            // instead of ~900 KB of relocations for the loader to apply), and libstdc++ (the
+            // Swift runtime's C++ library) from build-support/static-libs, a link to Debian's
+            // libstdc++.a: loading libstdc++.so costs ~1.5 M instructions at every start. -L
+            // paths apply to the toolchain's own -lstdc++ too; without the archive (another
+            // GCC version) the shared library is found next, as before.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--strip-all", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                                           "-L", packageDirectory + "build-support/static-libs"],
+                                          .when(configuration: .release))]
         ),
         .testTarget(name: "PolarRunTests", dependencies: ["PolarRun"], path: "Tests/PolarRunTests"),
     ],
