@@ -28,17 +28,20 @@ public enum ChildEnvironment {
 
 /// The process environment as a dictionary. ProcessInfo.environment builds the same from
 /// `environ` but splits each entry Character by Character: ~0.9 M instructions at every start,
-/// an eighth of a trivial run. Bytes here (the first `=` ends the name; the first of two
+/// an eighth of a trivial run. C strings here (the first `=` ends the name; the first of two
 /// entries with one name wins, as getenv).
 public func processEnvironment() -> [String: String] {
     var env: [String: String] = [:]
     let start: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
     guard var p = start else { return env }
+    var n = 0
+    while p[n] != nil { n += 1 }
+    env.reserveCapacity(n)   // growing rehashes every name: 2/3 of the cost without this
     while let entry = p.pointee {
-        let bytes = UnsafeRawBufferPointer(start: entry, count: strlen(entry)).bindMemory(to: UInt8.self)
-        if let eq = bytes.firstIndex(of: UInt8(ascii: "=")) {
-            let name = String(decoding: bytes[..<eq], as: UTF8.self)
-            if env[name] == nil { env[name] = String(decoding: bytes[(eq + 1)...], as: UTF8.self) }
+        if let eq = strchr(entry, Int32(UInt8(ascii: "="))) {
+            let name = UnsafeRawBufferPointer(start: entry, count: eq - entry).bindMemory(to: UInt8.self)
+            let key = String(decoding: name, as: UTF8.self)
+            if env[key] == nil { env[key] = String(cString: eq + 1) }
         }
         p += 1
     }
