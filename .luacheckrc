@@ -84,6 +84,7 @@ read_globals = {
     sleep = {},
     version = {},
     wait_until = {},
+    would = {},
   }},
 }
 -- generated:globals end

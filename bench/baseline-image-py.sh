@@ -17,6 +17,9 @@ set -euo pipefail
 [ "$#" -eq 3 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
 project=$1 yml=$2 registry=$3
 docker=${POLARRUN_DOCKER:-/usr/bin/docker}
+# image.py used the classic builder; the fixture engine Dockerfile compiles through a BuildKit
+# cache mount (RUN --mount), which only BuildKit reads
+export DOCKER_BUILDKIT=1
 cd "$project"
 today=$(date +%Y%m%d%H%M%S)
 code_url=$(git -C "$project" remote get-url origin 2>/dev/null || echo "$project")

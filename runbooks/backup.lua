@@ -28,6 +28,11 @@ log.info("step 1/4: checking the target " .. t.target)
 basebackup.prepare_target(t, as_user)
 local started = polarrun.now()
 basebackup.run(p, t, as_user)
+if polarrun.dry_run then   -- pg_basebackup was listed, not run: there is nothing to verify or read
+  fs.remove(t.marker)
+  log.info("would back up into " .. t.target .. " and verify it (" .. verify .. ")")
+  return {target = t.target, would_back_up = true, verified = false}
+end
 basebackup.verify(p, t, verify, as_user)
 
 log.info("step 4/4: reading the WAL range from the manifest")

@@ -22,6 +22,10 @@ fs.mkdir(state, {mode = "0700"})
 proc.spawn({polarrun.executable, "--log-stdout", "backup_session",
             "pgdata=" .. p.pgdata, "port=" .. p.port, "state_dir=" .. state, "label=" .. p.label},
            {detach = true, output = state .. "/session.log"})
+if polarrun.dry_run then   -- the session was listed, not started: nothing to wait for
+  answer("success", "dry run: would start a backup")
+  return {would_start = true}
+end
 local ok, err = pcall(polarrun.wait_until, function()
   return fs.exists(state .. "/started.json") or fs.exists(state .. "/error")
 end, p.timeout, 0.1)

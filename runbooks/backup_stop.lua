@@ -12,6 +12,10 @@ if not fs.exists(state .. "/started.json") then
   polarrun.raise("refused", "no backup in progress (backup/pre_action first)")
 end
 fs.write(state .. "/stop", "stop requested by run " .. polarrun.run_id .. "\n")
+if polarrun.dry_run then   -- the session never sees a request only the dry run's overlay holds
+  answer("success", "dry run: would stop the backup")
+  return {would_stop = true}
+end
 local ok, err = pcall(polarrun.wait_until, function()
   return fs.exists(state .. "/stopped.json") or fs.exists(state .. "/error")
 end, p.timeout, 0.1)

@@ -43,6 +43,13 @@ end
 if polarrun.dry_run then
   local shown = imageplan.show(plan)
   shown.dry_run = true
+  -- counted in the dry run's report (quiet: the plan above already says it)
+  for _, s in ipairs(shown.sources) do polarrun.would("clone " .. s.url .. " branch " .. s.branch, {quiet = true}) end
+  for _, im in ipairs(shown.images) do
+    polarrun.would("build image " .. im.image, {quiet = true})
+    if im.push then polarrun.would("push " .. im.image, {quiet = true}) end
+  end
+  polarrun.would("write " .. shown.result .. " and " .. shown.result_json, {quiet = true})
   return shown
 end
 

@@ -52,6 +52,8 @@ log.info("step 5/6: standby configuration")
 rejoin.configure_standby(rj)
 log.info("step 6/6: starting " .. p.pgdata .. " as a standby")
 rejoin.start_standby(rj)
-log.info(p.pgdata .. " is a standby streaming from " .. p.primary_host .. ":" .. p.primary_port)
-return {changed = true, rewound = rj.rewound, rebuilt = p.method == "basebackup", streaming = true, slot = p.slot_name,
+log.info(p.pgdata .. (polarrun.dry_run and " would be a standby streaming from " or " is a standby streaming from ")
+  .. p.primary_host .. ":" .. p.primary_port)
+return {changed = not polarrun.dry_run, would_change = polarrun.dry_run or nil, rewound = rj.rewound,
+        rebuilt = p.method == "basebackup", streaming = not polarrun.dry_run, slot = p.slot_name,
         application_name = rj.appname}

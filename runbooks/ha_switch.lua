@@ -43,8 +43,12 @@ sw.result.promoted = not resume
 
 if p.old_primary == "rejoin" then
   log.info("step 6/6: making the old primary " .. p.primary_pgdata .. " a standby of " .. sw.name)
-  sw.result.rejoin = polarrun.call("ha_rejoin", ha.rejoin_params(sw))
+  -- a dry run cannot rejoin a primary it did not stop to a standby it did not promote: it lists the step
+  if not polarrun.would("run ha_rejoin: make the old primary " .. p.primary_pgdata .. " a standby of " .. sw.name) then
+    sw.result.rejoin = polarrun.call("ha_rejoin", ha.rejoin_params(sw))
+  end
 else
   log.info("step 6/6: old_primary=" .. p.old_primary .. ": not rejoined")
 end
+if polarrun.dry_run then sw.result.promoted, sw.result.would_promote = false, not resume end
 return sw.result

@@ -37,12 +37,14 @@ if installer.adoptable(ins) then
   return {installed = false, adopted = true, pgdata = ins.pgdata}
 end
 installer.check_empty(ins)
+installer.check_template(ins)
 installer.check_engine(ins)
 
 installer.initdb(ins)       -- 3. (or the follower's copy of its primary)
 installer.write_conf(ins)   -- 4. postgresql.conf
 installer.write_hba(ins)    -- 5. pg_hba.conf, the follower's settings, PolarDB's shared files
 installer.move_up(ins)      -- 6. move up (PG_VERSION last), link the logs, the marker last
-log.info("instance installed in " .. ins.pgdata .. " (port " .. p.port .. "); the supervisor starts it")
-return {installed = true, pgdata = ins.pgdata, template = ins.template, engine = engine.name(ins.eng),
+log.info((polarrun.dry_run and "the instance would be installed in " or "instance installed in ") .. ins.pgdata
+  .. " (port " .. p.port .. "); the supervisor starts it")
+return {installed = not polarrun.dry_run, would_install = polarrun.dry_run or nil, pgdata = ins.pgdata, template = ins.template, engine = engine.name(ins.eng),
         polar_datadir = ins.shared and ins.shared.polar_datadir or sql.null}

@@ -11,5 +11,5 @@ proc.trap_termination()
 local ok, err = pcall(stack_user.ensure, p.db_user, proc.env("logic_ins_id"), {})
 if not ok then log.warn("could not set up the database OS user: " .. tostring(err)) end
 log.info("manager container ready: operations run with exec")
-while not proc.terminating() do polarrun.sleep(1) end
+while not proc.terminating() and not polarrun.dry_run do polarrun.sleep(1) end   -- a dry run shows the setup only
 return {terminated = true}

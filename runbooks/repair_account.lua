@@ -11,7 +11,7 @@
 -- Unlike the original, pg_hba.conf is left as it is (the pod's /etc/postgres override stays).
 local instance = require("instance")
 local p = instance.inputs {
-  safe_cnf = {type = "string", default = "/log/pg_safe.cnf", desc = "where the restored data's superuser is recorded"},
+  safe_cnf = {type = "string", default = polarrun.defaults.log_dir .. "/pg_safe.cnf", desc = "where the restored data's superuser is recorded"},
   superuser = {type = "string", default = "postgres"},
 }
 local lock <close> = instance.exclusive(p)
@@ -40,5 +40,5 @@ local other = sql([[select rolname from pg_roles where rolsuper and rolcanlogin 
 if not other then polarrun.raise("refused", "no other superuser can rename " .. old .. " (a session cannot rename its own user)") end
 sql("alter role " .. sql.quote_ident(old) .. " rename to " .. sql.quote_ident(p.superuser), {}, instance.conn(p, {user = other.rolname}))
 fs.write(p.safe_cnf, "[pg_safe]\nuser=" .. p.superuser .. "\n", {mode = "0600"})
-log.info("renamed the superuser " .. old .. " to " .. p.superuser)
-return {changed = true, from = old, to = p.superuser}
+log.info((polarrun.dry_run and "would rename the superuser " or "renamed the superuser ") .. old .. " to " .. p.superuser)
+return {changed = not polarrun.dry_run, would_change = polarrun.dry_run or nil, from = old, to = p.superuser}

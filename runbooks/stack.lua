@@ -114,12 +114,11 @@ if not op then
     op_type or "(none)", action, table.concat(known, ", ")))
 end
 
-local pgdata = proc.env("PGDATA") or "/data"
-local db_user = proc.env("POLARRUN_DB_USER") or "postgres"
+local pgdata, db_user = polarrun.defaults.pgdata, polarrun.defaults.db_user   -- PGDATA, POLARRUN_DB_USER applied
 stack_user.ensure(db_user, v.get("logic_ins_id"), {pgdata})
 
 -- an install's failure is recorded for query_installation_progress (the last one only)
-local failed = key == "hostins_ops/setup_install_instance" and ("/log/" .. require("stack_install").failed)
+local failed = key == "hostins_ops/setup_install_instance" and (polarrun.defaults.log_dir .. "/" .. require("stack_install").failed)
 if failed and fs.exists(failed) then fs.remove(failed) end
 local ok, result = pcall(function()
   local args = op[2] and op[2](v) or {}

@@ -48,12 +48,17 @@ while not proc.terminating() do
     starts = starts + 1
     log.info(string.format("starting postgres -D %s as %s (start #%d)", p.pgdata, p.db_user, starts))
     local r = supervisor.run_postgres(p, postgres)
+    if polarrun.dry_run then   -- postgres was listed, not run: the loop would list it again forever
+      log.info("would supervise postgres in " .. p.pgdata)
+      return {status = 0, would_start = true}
+    end
     if proc.terminating() then
       log.info(string.format("postgres stopped (status %d) after SIG%s; supervisor exits", r.status, r.signal or "TERM"))
       return {status = r.status, terminated = true}
     end
     supervisor.handle_exit(p, r)
   end
+  if polarrun.dry_run then return {status = 0, waiting = said} end   -- one round shows what it would do
 end
 log.info("termination requested: supervisor exits")
 return {status = 0, terminated = true}

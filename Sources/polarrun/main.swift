@@ -56,7 +56,7 @@ struct PolarRunCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the runbook's return value as one JSON document on stdout.")
     var json = false
 
-    @Flag(name: .long, help: "Say what would be done without changing anything.")
+    @Flag(name: .long, help: "Run every read, record every write: show file diffs, the SQL and actions that would run (docs/dry-run.md).")
     var dryRun = false
 
     @Option(name: .long, help: "Stop the runbook after this many seconds (exit status 124).")

@@ -44,7 +44,12 @@ final class BuildTests: XCTestCase {
         let managerStart = try XCTUnwrap(firstIndex(r.stderr, "[manager] building"))
         XCTAssertLessThan(releaseBuilt, managerStart)
         // per-image prefixes with elapsed seconds, and a summary table
-        XCTAssertTrue(r.stderr.range(of: #"\[engine_test \d+\.\ds\] Step \d+/\d+ : FROM debian:bookworm"#, options: .regularExpression) != nil, r.stderr)
+        XCTAssertTrue(r.stderr.range(of: #"\[engine_test \d+\.\ds\] #\d+ \[[a-z0-9-]+ \d+/\d+\] FROM docker\.io/library/debian:bookworm"#, options: .regularExpression) != nil, r.stderr)
+        // the fixture engine compiles through ccache: when the compile step ran (it may come from
+        // Docker's layer cache), its statistics are read and logged
+        if r.stderr.range(of: #"\[engine_test [0-9.]+s\] #\d+ [0-9.]+ ccache statistics of this build:"#, options: .regularExpression) != nil {
+            XCTAssertTrue(r.stderr.range(of: #"\[engine_test\] compiler cache: \d+ of 13 compilations were hits"#, options: .regularExpression) != nil, r.stderr)
+        }
         XCTAssertTrue(r.stderr.contains("IMAGE ID"), r.stderr)
         XCTAssertTrue(r.stderr.range(of: #"manager\s+manager\s+built\s+\d+\.\ds"#, options: .regularExpression) != nil, r.stderr)
 
@@ -252,6 +257,78 @@ final class BuildTests: XCTestCase {
         XCTAssertEqual(read(tmp + "/down.result"), engine + "\n")
     }
 
+    // MARK: compiler cache
+
+    /// The compiler cache (ccache on a BuildKit cache mount) makes builds faster, never different:
+    /// the fixture engine compiled clean (COMPILER_CACHE=off) and compiled again from the
+    /// compiler cache after a one-file change and its revert hold the same files.
+    func testC_CompilerCacheNeverMakesTheImageDifferFromACleanBuild() throws {
+        let docker = try DockerEnv.require()
+        let engine = try BuildFixture.dir() + "/engine"
+        let tmp = try makeTempDir(self)
+        let ctx = tmp + "/ctx", tool = "src/tools/fx_03.c"
+        let stage = try command(["sh", "-c", """
+            mkdir -p "$1/src" "$1/rootfs" && git -C "$2" archive HEAD | tar -x -C "$1/src" \
+            && cp -a "$3/rootfs/." "$1/rootfs/" && cp "$4" "$1/polarrun" && cp -r "$3/runbooks" "$1/runbooks"
+            """, "sh", ctx, engine, Repo.root, try BuildFixture.imageBinary()])
+        XCTAssertEqual(stage.status, 0, stage.all)
+        try write("""
+        local p = polarrun.params
+        local h = docker_build{tag = p.tag, context = p.ctx, dockerfile = p.dockerfile,
+                               build_args = {MAKE_JOBS = p.jobs, COMPILER_CACHE = p.cache}, wait = false, quiet = true}
+        local r = h:wait()
+        assert(r.ok, r.error)
+        local cc = require("imagebuild").compiler_cache(r.stderr .. "\\n" .. r.stdout) or {}
+        return {id = r.id, hits = cc.hits or -1, calls = cc.calls or -1}
+        """, to: tmp + "/b.lua")
+        // MAKE_JOBS is part of the compile step's key, not of its output: a value not used before
+        // makes Docker run the step (every other step comes from its layer cache, shared)
+        func build(_ tag: String, cache: Bool = true) throws -> [String: Any] {
+            let jobs = String(Int.random(in: 10...9999))
+            let r = try polarrun(["--json", tmp + "/b.lua", "tag=\(tag)", "ctx=\(ctx)", "cache=\(cache ? "on" : "off")", "jobs=\(jobs)",
+                                  "dockerfile=\(Repo.root)/scripts/fixtures/Dockerfile.engine.fixture"], env: docker.env, timeout: 900)
+            XCTAssertEqual(r.status, 0, r.all)
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.all)
+        }
+        func run(_ tag: String) throws -> String {
+            try docker.docker(["run", "--rm", tag, "polar_fixture_tool", "5"]).stdout
+        }
+        // every file of the image: path, type, mode, owner, size, link target, and contents
+        func files(_ tag: String) throws -> [String] {
+            let root = try makeTempDir(self) + "/root"
+            let r = try command(["sh", "-c", """
+                set -e; mkdir "$2"; cid=$("$1" create "$3"); "$1" export "$cid" | tar -x --numeric-owner -C "$2"; "$1" rm "$cid" >/dev/null
+                cd "$2"; find . -printf '%p %y %m %U %G %s %l\\n' | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+                """, "sh", DockerEnv.docker, root, tag], env: docker.env, timeout: 600)
+            XCTAssertEqual(r.status, 0, r.all)
+            return r.stdout.split(separator: "\n").map(String.init)
+        }
+        // clean: the compile step runs without the compiler cache
+        let clean = try build("polarrun-test/cc-clean:1", cache: false)
+        XCTAssertEqual(clean["calls"] as? Int, -1, "no ccache statistics: ccache was off \(clean)")
+
+        // a one-file change: that file is compiled again and the program changes
+        let source = ctx + "/src/" + tool
+        let original = read(source)
+        let mode = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: source)[.posixPermissions] as? Int)
+        // (a loop count not compiled before: the daemon's compiler cache outlives test runs)
+        try write(original.replacingOccurrences(of: "r < 64", with: "r < \(Int.random(in: 65...99999))"), to: source)
+        chmod(source, mode_t(mode))   // as staged: only the contents change
+        let changed = try build("polarrun-test/cc-changed:1")
+        XCTAssertLessThan(changed["hits"] as? Int ?? 99, 13, "the changed file is not served from the cache: \(changed)")
+        XCTAssertNotEqual(try run("polarrun-test/cc-changed:1"), try run("polarrun-test/cc-clean:1"))
+
+        // reverted: the compile step runs again, and its objects come from the compiler cache
+        try write(original, to: source)
+        chmod(source, mode_t(mode))
+        let cached = try build("polarrun-test/cc-cached:1")
+        XCTAssertGreaterThanOrEqual(cached["hits"] as? Int ?? -1, 12, "\(cached)")
+        XCTAssertEqual(try run("polarrun-test/cc-cached:1"), try run("polarrun-test/cc-clean:1"))
+        let a = try files("polarrun-test/cc-clean:1"), b = try files("polarrun-test/cc-cached:1")
+        XCTAssertGreaterThan(a.count, 1000)
+        XCTAssertEqual(Set(a).symmetricDifference(Set(b)).sorted(), [], "files differ between the clean and the cached build")
+    }
+
     // MARK: dry run
 
     func testD_DryRunOfTheShippedImageFilePrintsThePlanAndTouchesNothing() throws {
@@ -271,6 +348,8 @@ final class BuildTests: XCTestCase {
         XCTAssertTrue(out.contains("push        no (image.yml push: false)"), out)
         XCTAssertTrue(out.contains("FROM        debian:bookworm"), out)
         XCTAssertFalse(out.contains("INFO "), out)
+        // the dry run's report counts what the plan would do: a clone, three builds, the result files
+        XCTAssertTrue(out.hasSuffix("dry run: 0 file(s) would change, 0 statement(s) would run, 5 action(s)\n"), out)
         XCTAssertFalse(r.stderr.contains("polardb_pg_manager"), "the plan is not also in the console log:\n" + r.stderr)
 
         // --json --dry-run: the plan as one JSON document, nothing else on stdout

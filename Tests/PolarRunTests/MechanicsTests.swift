@@ -36,6 +36,20 @@ final class MechanicsTests: XCTestCase, ScratchRunbooks {
         XCTAssertEqual((st[.posixPermissions] as? Int) ?? 0, 0o600)
     }
 
+    func testADetachedChildSurvivesTheRunsDeadline() throws {
+        // --timeout kills the run's own children (their process groups); a detached one is not among them
+        let p = try runbook("deadline.lua", """
+            local r = proc.spawn({"sleep", "30"}, {detach = true})
+            fs.write("\(dir)/pid", tostring(r.pid))
+            polarrun.sleep(30)
+            """)
+        let r = try polarrun(["--timeout", "1", p])
+        XCTAssertEqual(r.status, 124, r.stderr)
+        let pid = try XCTUnwrap(pid_t(read("\(dir)/pid")), read("\(dir)/pid"))
+        defer { kill(pid, SIGKILL) }
+        XCTAssertEqual(kill(pid, 0), 0, "the detached child died with the run")
+    }
+
     func testADetachedChildRunsAsTheGivenUserAndWritesItsOutputFile() throws {
         try XCTSkipUnless(getuid() == 0, "needs root to run as postgres")
         let out = "\(dir)/id.log"

@@ -476,7 +476,7 @@ function proc.wait_any(handles, timeout) end
 ---Errors: `usage`: the value is not valid UTF-8.
 ---
 ---```lua
----local pgdata = proc.env("PGDATA") or "/data"
+---local lang = proc.env("LANG") or "C"
 ---```
 ---@param name string the variable
 ---@return string? # its value, nil when unset
@@ -557,7 +557,7 @@ function git_clone(url, opts) end
 ---@field prefix? string shown before each output line (default the tag)
 ---@field timeout? number seconds (default 7200)
 ---@field pull? boolean pull newer base images
----@field no_cache? boolean do not use the build cache
+---@field no_cache? boolean do not use the build cache; cache mounts start empty too
 ---@field wait? boolean false: return a process handle at once (for `proc.wait_any`, `:wait()`); its result never raises for the image's own failure (`ok = false`, `error`)
 ---@field since? number a start time (`polarrun.now()`) shown as elapsed seconds in each logged line
 ---@field progress? string a state such as "building": a live row on a terminal
@@ -574,7 +574,7 @@ function git_clone(url, opts) end
 ---@field progress? string a state such as "building": a live row on a terminal
 ---@field quiet? boolean leave out the built/pushed line
 
----Builds an image, streaming the build's output to the log as `[prefix] line`.
+---Builds an image with BuildKit (`DOCKER_BUILDKIT=1`, built into Docker 20.10 and later, so `RUN --mount=type=cache` works), streaming the build's output (plain progress) to the log as `[prefix] line`.
 ---
 ---Errors: `docker`: the build failed; `usage`: a missing tag, context or Dockerfile.
 ---
@@ -705,11 +705,15 @@ function log.file(...) end
 ---```lua
 ---log.console("stdout")
 ---```
----@param stream "stdout"|"stderr" stdout or stderr
+---@param stream "stdout"|"stderr" where console lines go
 function log.console(stream) end
 
 
 -- The run
+
+---Options of `polarrun.would`.
+---@class polarrun.polarrun.would.opts
+---@field quiet? boolean only in the report and the manager log, not as a console line (the runbook shows it itself)
 
 ---The run itself.
 ---@class polarrun.polarrun
@@ -804,6 +808,16 @@ function polarrun.wait_until(fn, timeout, interval) end
 ---```
 ---@return string?
 function polarrun.runbook_dir() end
+
+---In a dry run, lists an action the runbook skips because its effect cannot be shown (a step that waits on a real change): logged as `[dry-run] would …` and counted in the report. Outside a dry run it does nothing.
+---
+---```lua
+---if not polarrun.would("run ha_rejoin on " .. old) then polarrun.call("ha_rejoin", params) end
+---```
+---@param what string what would be done, e.g. "make the old primary a standby of …"
+---@param opts? polarrun.polarrun.would.opts options
+---@return boolean # `polarrun.dry_run`: whether the caller should skip the step
+function polarrun.would(what, opts) end
 
 
 -- Handles

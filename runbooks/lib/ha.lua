@@ -147,6 +147,7 @@ function M.stop_old_primary(sw)
   local p = sw.p
   log.info("step 3/6: stopping the old primary " .. p.primary_pgdata .. " (fast) so the target receives all of its WAL")
   pg_ctl("stop", instance.ctl(sw.old_pg, {mode = "fast"}))
+  if polarrun.dry_run then return end   -- nothing was stopped: no shutdown checkpoint to wait for
   local ckpt = repl.controldata(p.primary_pgdata, sw.old_pg)["Latest checkpoint location"]
   log.info("old primary's shutdown checkpoint: " .. tostring(ckpt) .. "; waiting for the target to replay it")
   local ok = pcall(polarrun.wait_until, function()
@@ -168,13 +169,19 @@ function M.promote(sw)
   else
     log.info("remote target: select pg_promote(true, " .. p.promote_timeout .. ")")
     local r = sql("select pg_promote(true, $1) as ok", {p.promote_timeout}, sw.target)[1]
+    if polarrun.dry_run then return end   -- listed, not run
     if not r.ok then polarrun.raise("ha", "pg_promote() did not complete within " .. p.promote_timeout .. "s") end
   end
+  if polarrun.dry_run then return end   -- nothing was promoted: nothing to wait for
   polarrun.wait_until(function() return not sql("select pg_is_in_recovery() as r", {}, sw.target)[1].r end, p.promote_timeout, 0.1)
 end
 
 --- Step 5: the target accepts a write on a newer timeline; warns when synchronous commits would wait.
 function M.verify(sw)
+  if polarrun.dry_run then   -- the target is still a standby: there is no new timeline to check
+    log.info("would check that " .. sw.name .. " accepts writes on a new timeline")
+    return
+  end
   do
     local c <close> = sql.connect(sw.target)
     c:query("set synchronous_commit = local")

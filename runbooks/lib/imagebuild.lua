@@ -102,6 +102,17 @@ local function docker_out(plan, args)
   return proc.run(argv, {readonly = true, quiet = true, check = false})
 end
 
+--- The compiler cache's hits in a build's output: the engine Dockerfiles print ccache's
+--- statistics of the build after "ccache statistics of this build:" ("Hits: N / M"). nil when
+--- the output has none (the compile step came from Docker's layer cache, or no ccache).
+function M.compiler_cache(output)
+  local hits, calls
+  for h, c in output:gmatch("ccache statistics of this build:.-Hits:%s+(%d+)%s*/%s*(%d+)") do
+    hits, calls = tonumber(h), tonumber(c)
+  end
+  return hits and {hits = hits, calls = calls} or nil
+end
+
 -- Builds (or reuses) one image; what the result files record goes into done[it.id].
 local function build_step(plan, it, done)
   local out = {image = it.full, type = it.type, t0 = polarrun.now()}
@@ -137,6 +148,12 @@ local function build_step(plan, it, done)
       polarrun.raise("docker", r.error)
     end
     out.image_id = r.id
+    out.compiler_cache = M.compiler_cache(r.stderr .. "\n" .. r.stdout)
+    if out.compiler_cache then
+      local c = out.compiler_cache
+      log.info(string.format("[%s] compiler cache: %d of %d compilations were hits (%.1f%%)", it.id, c.hits, c.calls,
+                             c.calls > 0 and 100 * c.hits / c.calls or 0))
+    end
     out.status = "built"
     log.info(string.format("[%s %.1fs] built %s (%s)", it.id, polarrun.now() - t0, it.full, (out.image_id or "?"):sub(1, 19)))
   end

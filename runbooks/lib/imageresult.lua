@@ -23,6 +23,7 @@ function M.write(plan, results)
                or {image_id = it.engine_id, image = r.base_image or sql.null},
       error = (not ok or r.error) and r.error or sql.null,
       seconds = r.elapsed and math.floor(r.elapsed * 10 + 0.5) / 10 or sql.null,
+      compiler_cache = r.compiler_cache or sql.null,
     }
   end
   for _, img in ipairs(plan.spec.images) do

@@ -128,8 +128,9 @@ end
 function M.finish(p, pgdata)
   if p.tablespace_path then M.tablespace_dir(p, p.tablespace_path) end
   if p.lock_install then
-    lock_file(p.lock_path or (pgdata .. "/ins_lock"), "lock_install_ins\n")
-    log.info("lock_install_ins: " .. pgdata .. "/ins_lock: the instance stays down until start_instance")
+    local path = p.lock_path or (pgdata .. "/" .. polarrun.defaults.lock_name)
+    lock_file(path, "lock_install_ins\n")
+    log.info("lock_install_ins: " .. path .. ": the instance stays down until start_instance")
   end
 end
 

@@ -103,6 +103,8 @@ function M.initdb(ins)
                 "--auth-local=trust", "--auth-host=md5"}
   if ins.shared then table.move(polardb.initdb_args, 1, #polardb.initdb_args, #argv + 1, argv) end
   proc.run(argv, {user = ins.as_user, env = {LC_ALL = "C"}, stream = true})
+  -- a dry run listed initdb: its directory stands in for what it makes, so the later steps show their files
+  if polarrun.dry_run then fs.mkdir(ins.work, {mode = "0700"}) end
 end
 
 --- The config template: the given one, /postgresql.conf.sample, else the engine's own sample
@@ -115,14 +117,22 @@ local function find_template(p)
   end
 end
 
+--- Finds the config template and reads it before anything changes: a template that cannot be
+--- read is a usage error (exit 2) with the data directory untouched.
+function M.check_template(ins)
+  ins.template = find_template(ins.p)
+  if ins.template then
+    ins.template_text = fs.read(ins.template)
+    if not ins.template_text then polarrun.raise("usage", "cannot read the config template " .. ins.template) end
+  end
+end
+
 --- postgresql.conf from the template, then the pod's settings and mycnf_dict (PolarDB's win).
 function M.write_conf(ins)
   local p, shared, conf_path = ins.p, ins.shared, ins.work .. "/postgresql.conf"
-  ins.template = find_template(p)
   if ins.template then
     log.info("step 2/4: postgresql.conf from " .. ins.template)
-    local text = fs.read(ins.template)
-    if not text then polarrun.raise("usage", "cannot read the config template " .. ins.template) end
+    local text = ins.template_text
     if shared then text = polardb.conf_text(shared, text) end                    -- PolarDB: + polardb.conf.sample
     fs.write(conf_path, text, {mode = "0600", owner = ins.as_user})
   else
@@ -162,6 +172,9 @@ function M.move_up(ins)
   end
   proc.run(argv, {quiet = true})
   proc.run({"mv", "-t", ins.pgdata, ins.work .. "/PG_VERSION"}, {quiet = true})
+  if polarrun.dry_run then   -- the moves were listed: the overlay follows them, so the report shows where files end up
+    for _, name in ipairs(fs.list(ins.work)) do fs.copy(ins.work .. "/" .. name, ins.pgdata .. "/" .. name) end
+  end
   fs.remove(ins.work, {recursive = true})
   M.link_logs(ins)
   follower.finish(ins.p, ins.pgdata)

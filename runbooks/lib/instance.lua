@@ -106,7 +106,7 @@ function M.link_logs(p, owner)
   if not fs.is_dir(pg_log) then fs.mkdir(pg_log, {mode = "0700", owner = owner}) end
   local ok, err = pcall(function()
     if not fs.is_dir(p.log_dir) then fs.mkdir(p.log_dir) end
-    if fs.symlink(pg_log, p.log_dir .. "/pg_log") then log.info("linked " .. p.log_dir .. "/pg_log -> " .. pg_log) end
+    if fs.symlink(pg_log, p.log_dir .. "/pg_log") then log.info((polarrun.dry_run and "would link " or "linked ") .. p.log_dir .. "/pg_log -> " .. pg_log) end
   end)
   if not ok then log.warn("could not link " .. p.log_dir .. "/pg_log to " .. pg_log .. ": " .. tostring(err)) end
 end

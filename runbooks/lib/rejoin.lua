@@ -127,6 +127,10 @@ local function save_conf(rj)
     if fs.exists(p.pgdata .. "/" .. f) then fs.write(saved .. ".tmp/" .. f, fs.read(p.pgdata .. "/" .. f), {mode = "0600"}) end
   end
   proc.run({"mv", saved .. ".tmp", saved}, {quiet = true})
+  if polarrun.dry_run then   -- the move was listed: the overlay follows it
+    fs.copy(saved .. ".tmp", saved)
+    fs.remove(saved .. ".tmp", {recursive = true})
+  end
 end
 
 --- Step 4, method=basebackup: replace the (stopped) instance with a base backup of the new primary.
@@ -145,7 +149,8 @@ function M.rewind(rj)
   local function pg_rewind(extra)
     local argv = {table.unpack(base)}
     for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
-    local r = proc.run(argv, {user = rj.as_user, env = rj.env, cwd = "/", stream = true})
+    -- pg_rewind --dry-run changes nothing: it runs in a dry run too, so its answer is real
+    local r = proc.run(argv, {user = rj.as_user, env = rj.env, cwd = "/", stream = true, readonly = argv[#argv] == "--dry-run"})
     return r.stdout .. r.stderr
   end
   if rj.rewound == nil then
@@ -154,7 +159,7 @@ function M.rewind(rj)
   if rj.rewound then
     save_conf(rj)
     pg_rewind()
-    log.info("pg_rewind rewound " .. p.pgdata)
+    log.info((polarrun.dry_run and "pg_rewind would rewind " or "pg_rewind rewound ") .. p.pgdata)
   else
     log.info("no rewind required")
   end
@@ -203,6 +208,7 @@ function M.start_standby(rj)
     local tail = (fs.exists(server_log) and fs.read(server_log) or ""):sub(-1500)
     polarrun.raise("ha", tostring(err) .. "\nend of " .. server_log .. ":\n" .. tail)
   end
+  if polarrun.dry_run then return end   -- nothing was started: no WAL receiver to wait for
   polarrun.wait_until(function()
     local ok, r = pcall(sql, "select status from pg_stat_wal_receiver", {}, rj.me)
     return ok and r[1] and r[1].status == "streaming"

@@ -11,7 +11,7 @@ extension API {
         ]
 
         public static let build = Declaration(
-            "docker_build", "Builds an image, streaming the build's output to the log as `[prefix] line`.",
+            "docker_build", "Builds an image with BuildKit (`DOCKER_BUILDKIT=1`, built into Docker 20.10 and later, so `RUN --mount=type=cache` works), streaming the build's output (plain progress) to the log as `[prefix] line`.",
             args: [.init("build", .table, "what to build (below)", options: [
                 .init("tag", .string, "the image name", required: true),
                 .init("context", .string, "the build context directory", required: true),
@@ -22,7 +22,7 @@ extension API {
                 .init("prefix", .string, "shown before each output line (default the tag)"),
                 .init("timeout", .number, "seconds (default 7200)"),
                 .init("pull", .boolean, "pull newer base images"),
-                .init("no_cache", .boolean, "do not use the build cache"),
+                .init("no_cache", .boolean, "do not use the build cache; cache mounts start empty too"),
             ] + parallel)],
             returns: [.init("{image: string, id: string}|polarrun.Process", "a handle with `wait = false`")],
             errors: ["`docker`: the build failed", "`usage`: a missing tag, context or Dockerfile"],

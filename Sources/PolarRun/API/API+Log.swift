@@ -18,7 +18,7 @@ extension API {
 
         public static let console = Declaration(
             "log.console", "Where console log lines go from now on (PolarDB Stack reads stdout).",
-            args: [.init("stream", .string, "stdout or stderr", annotation: #""stdout"|"stderr""#)],
+            args: [.init("stream", .string, "where console lines go", choices: ["stdout", "stderr"])],
             errors: ["`usage`: another stream"], example: #"log.console("stdout")"#)
 
         public static let section = APISection(

@@ -3,13 +3,12 @@ extension API {
     public enum PgCtl {
         public static let call = Declaration(
             "pg_ctl", "Starts, stops, restarts, reloads, promotes or asks the status of an instance with the engine's own `pg_ctl`, run as the database OS user when polarrun runs as root. Start of a running and stop of a stopped instance succeed with `changed = false`.",
-            args: [.init("action", .string, "start, stop, restart, reload, promote or status",
-                         annotation: #""start"|"stop"|"restart"|"reload"|"promote"|"status""#),
+            args: [.init("action", .string, "what to do", choices: ["start", "stop", "restart", "reload", "promote", "status"]),
                    .opts([
                        .init("pgdata", .string, "the data directory (default `PGDATA`, `/data`)"),
                        .init("bindir", .string, "where the engine's programs are (see `pg_ctl.bin`)"),
                        .init("user", .string, "the database OS user (default `POLARRUN_DB_USER`, `postgres` as root)"),
-                       .init("mode", .string, "stop mode (default fast)", annotation: #""smart"|"fast"|"immediate""#),
+                       .init("mode", .string, "stop mode (default fast)", choices: ["smart", "fast", "immediate"]),
                        .init("timeout", .integer, "seconds (default 60)"),
                        .init("wait", .boolean, "false: start or stop signals and returns without waiting"),
                        .init("logfile", .string, "the server's log file (start, restart)"),

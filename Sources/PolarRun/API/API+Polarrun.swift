@@ -50,6 +50,13 @@ extension API {
             "polarrun.runbook_dir", "The directory of the running runbook.",
             returns: [.init("string?", "")], example: #"local here = polarrun.runbook_dir()"#)
 
+        public static let would = Declaration(
+            "polarrun.would", "In a dry run, lists an action the runbook skips because its effect cannot be shown (a step that waits on a real change): logged as `[dry-run] would …` and counted in the report. Outside a dry run it does nothing.",
+            args: [.init("what", .string, "what would be done, e.g. \"make the old primary a standby of …\""),
+                   .opts([.init("quiet", .boolean, "only in the report and the manager log, not as a console line (the runbook shows it itself)")])],
+            returns: [.init("boolean", "`polarrun.dry_run`: whether the caller should skip the step")],
+            example: #"if not polarrun.would("run ha_rejoin on " .. old) then polarrun.call("ha_rejoin", params) end"#)
+
         public static let section = APISection(
             "The run", namespace: Namespace("polarrun", "the run itself", values: [
                 .init("params", "table<string, any>", "the run's inputs: `key=value` strings until `polarrun.inputs` converts them"),
@@ -62,6 +69,6 @@ extension API {
                 .init("runbooks_dir", "string?", "the bundled runbooks"),
                 .init("defaults", "{pgdata: string, port: integer, db_user: string, log_dir: string, bindir: string, role: string, dbname: string, connect_timeout: integer, lock_name: string}",
                       "the pod's layout (Support/PodDefaults.swift) with this run's PGDATA, PGPORT and POLARRUN_DB_USER applied"),
-            ]), [inputs, secret, raise, call, sleep, now, waitUntil, runbookDir])
+            ]), [inputs, secret, raise, call, sleep, now, waitUntil, runbookDir, would])
     }
 }

@@ -57,7 +57,7 @@ extension API {
             args: [.init("name", .string, "the variable")],
             returns: [.init("string?", "its value, nil when unset")],
             errors: ["`usage`: the value is not valid UTF-8"],
-            example: #"local pgdata = proc.env("PGDATA") or "/data""#)
+            example: #"local lang = proc.env("LANG") or "C""#)
 
         public static let trapTermination = Declaration(
             "proc.trap_termination", "Declares that the runbook handles SIGTERM/SIGINT itself (a supervisor): the signal is passed to the running child and `proc.terminating()` becomes true, instead of stopping the run.",

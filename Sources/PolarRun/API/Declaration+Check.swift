@@ -4,26 +4,28 @@
 extension Declaration {
     public func check(_ call: HostCall) throws {
         // a method's argument 1 is the handle itself: numbering starts after it
-        let base = receiver == nil ? 0 : 1
-        let passed = Array(call.args.dropFirst(base))
+        let passed = isMethod ? call.args.dropFirst() : call.args[...]
         // trailing nils are what Lua passes for absent arguments (`f(a, nil)`)
         var given = passed.count
-        while given > 0 && passed[given - 1].isNil { given -= 1 }
+        while given > 0 && passed[passed.startIndex + given - 1].isNil { given -= 1 }
         if rest == nil && given > args.count {
             throw HostError.usage("\(name): takes at most \(args.count) argument\(args.count == 1 ? "" : "s") (\(signature)), got \(given)")
         }
         for (i, a) in args.enumerated() {
-            let v = i < passed.count ? passed[i] : .nil
+            let v = i < passed.count ? passed[passed.startIndex + i] : .nil
             if v.isNil && a.optional { continue }
             guard a.type.accepts(v) else {
                 throw HostError.usage("\(name): argument \(i + 1) (\(a.name)) must be \(a.type.withArticle), got \(v.typeName)"
                     + (a.hint.map { ": \($0)" } ?? ""))
             }
             if let known = a.options, case .table(let t) = v { try checkOptions(t, known) }
+            if let choices = a.choices, case .string(let text) = v, !choices.contains(text) {
+                throw HostError.usage("\(name): argument \(i + 1) (\(a.name)) must be one of \(choices.joined(separator: ", ")), got '\(text)'")
+            }
         }
         if let r = rest, r.type != .any {
-            for i in args.count..<given where !r.type.accepts(passed[i]) {
-                throw HostError.usage("\(name): argument \(i + 1) (\(r.name)) must be \(r.type.withArticle), got \(passed[i].typeName)")
+            for i in args.count..<given where !r.type.accepts(passed[passed.startIndex + i]) {
+                throw HostError.usage("\(name): argument \(i + 1) (\(r.name)) must be \(r.type.withArticle), got \(passed[passed.startIndex + i].typeName)")
             }
         }
     }
@@ -38,6 +40,9 @@ extension Declaration {
             }
             guard o.type.acceptsOption(v) else {
                 throw HostError.usage("\(name): option '\(key)' must be \(o.type.withArticle), got \(v.typeName)")
+            }
+            if let choices = o.choices, case .string(let text) = v, !choices.contains(text) {
+                throw HostError.usage("\(name): option '\(key)' must be one of \(choices.joined(separator: ", ")), got '\(text)'")
             }
         }
         for o in known where o.required && t[o.name].isNil {

@@ -18,6 +18,8 @@ public struct Declaration: Sendable {
     public let callable: Bool
     /// Written in Lua by the prelude (not checked by the host; the prelude checks itself).
     public let inPrelude: Bool
+    /// A handle's method (`process:wait`): argument 1 of a call is the handle.
+    public let isMethod: Bool
 
     public init(_ name: String, _ summary: String, args: [Arg] = [], rest: Arg? = nil, returns: [Result] = [],
                 errors: [String] = [], example: String, callable: Bool = false, inPrelude: Bool = false) {
@@ -30,6 +32,7 @@ public struct Declaration: Sendable {
         self.example = example
         self.callable = callable
         self.inPrelude = inPrelude
+        self.isMethod = name.contains(":")
     }
 
     /// The handle type of a method (`process` of `process:wait`), nil for a function.
@@ -57,6 +60,9 @@ public struct Declaration: Sendable {
         guard !callable, receiver == nil, let dot = name.utf8.firstIndex(of: UInt8(ascii: ".")) else { return nil }
         return String(name[name.utf8.index(after: dot)...])
     }
+
+    /// `"a"|"b"`: the LuaLS type of a string that is one of `choices`.
+    static func literalUnion(_ choices: [String]) -> String { choices.map { "\"\($0)\"" }.joined(separator: "|") }
 
     /// `proc.run(argv, opts?)`.
     public var signature: String {
@@ -94,15 +100,18 @@ extension Declaration {
         public let options: [Option]?
         /// Said after a type error, when the type alone does not tell what is wanted.
         public let hint: String?
+        /// The only strings it may be (`pg_ctl`'s action); nil: any.
+        public let choices: [String]?
 
         public init(_ name: String, _ type: LuaType, _ doc: String, optional: Bool = false, annotation: String? = nil,
-                    options: [Option]? = nil, hint: String? = nil) {
+                    options: [Option]? = nil, hint: String? = nil, choices: [String]? = nil) {
             self.hint = hint
+            self.choices = choices
             self.name = name
             self.type = type
             self.optional = optional
             self.doc = doc
-            self.annotation = annotation
+            self.annotation = annotation ?? choices.map(Declaration.literalUnion)
             self.options = options
         }
 
@@ -126,13 +135,17 @@ extension Declaration {
         public let annotation: String?
         /// The call is refused without it (`git_clone`'s `dest`).
         public let required: Bool
+        /// The only strings it may be (`pg_ctl`'s mode); nil: any.
+        public let choices: [String]?
 
-        public init(_ name: String, _ type: LuaType, _ doc: String, annotation: String? = nil, required: Bool = false) {
+        public init(_ name: String, _ type: LuaType, _ doc: String, annotation: String? = nil, required: Bool = false,
+                    choices: [String]? = nil) {
             self.name = name
             self.type = type
             self.doc = doc
-            self.annotation = annotation
+            self.annotation = annotation ?? choices.map(Declaration.literalUnion)
             self.required = required
+            self.choices = choices
         }
     }
 

@@ -127,6 +127,10 @@ extension Runtime {
             return []
         }
         lua.define(API.Proc.terminating) { _ in [.bool(sl_signal_received() != 0)] }
+        lua.define(API.Polarrun.would) { [unowned self] call in
+            let o = Options(try call.optTable(2, "options"), context: "polarrun.would")
+            return [.bool(self.mutating(try call.string(1, "what"), console: try o.bool("quiet") != true))]
+        }
         lua.define(API.Polarrun.now) { _ in [.number(Date().timeIntervalSince1970)] }
 
         installParams()

@@ -269,9 +269,9 @@ extension Runtime {
 
     /// In a dry run, logs and records what would happen and returns true (the caller then
     /// does nothing).
-    func mutating(_ what: String) -> Bool {
+    func mutating(_ what: String, console: Bool = true) -> Bool {
         guard let recorder else { return false }
-        log(.info, "[dry-run] would \(what)")
+        sink.emit(level: .info, where: whereInLua(), message: "[dry-run] would \(what)", console: console)
         recorder.action(secrets.mask(what))
         return true
     }

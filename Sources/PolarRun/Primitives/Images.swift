@@ -31,7 +31,9 @@ extension Runtime {
             let quiet = try o.bool("quiet") ?? false
             let timeout = try o.double("timeout") ?? 7200
             let iid = temporaryDirectory() + "polarrun-iid-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            var args = [try self.dockerCLI(), "build", "--network", try o.string("network") ?? "host",
+            // BuildKit (built into Docker 20.10 and later): cache mounts (`RUN --mount=type=cache`)
+            // keep the engine's compiler cache between builds; plain progress is one line per event
+            var args = [try self.dockerCLI(), "build", "--progress", "plain", "--network", try o.string("network") ?? "host",
                         "-f", dockerfile, "-t", tag, "--iidfile", iid]
             if try o.bool("pull") == true { args.append("--pull") }
             if try o.bool("no_cache") == true { args.append("--no-cache") }
@@ -39,7 +41,7 @@ extension Runtime {
             for (k, v) in (try o.stringMap("labels") ?? [:]).sorted(by: { $0.key < $1.key }) { args += ["--label", "\(k)=\(v)"] }
             args.append(context)
             var spec = ProcessSpec(args)
-            spec.environment = self.childEnvironment
+            spec.environment = self.childEnvironment.merging(["DOCKER_BUILDKIT": "1"]) { _, new in new }
             spec.timeout = timeout
             let prefix = try o.string("prefix") ?? tag
             let child = try self.dockerChild(o, prefix: prefix)
