@@ -320,6 +320,10 @@ final class DryRunTests: XCTestCase {
         XCTAssertFalse(read(logFile).contains("app-pw-secret"))
         try dryThenReal("modify_user", ["user=app", "password=other-pw-secret", "privilege=7"], c)
         try dryThenReal("delete_user", ["user=app"], c)
+        // bad input in a dry run: exit 2 with the error, and no report of a run that did not happen
+        let bad = try rb("create_user", ["user=app", "privilege=99"], c, dry: true, json: false)
+        XCTAssertEqual(bad.status, 2, bad.all)
+        XCTAssertFalse(bad.all.contains("dry run:"), bad.all)
         XCTAssertEqual(try c.value("select count(*) from pg_roles where rolname = 'app'"), "0")
     }
 

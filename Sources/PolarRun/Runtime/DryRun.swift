@@ -27,6 +27,9 @@ public final class DryRun {
 
     public init(secrets: Secrets = Secrets()) { self.secrets = secrets }
 
+    /// Nothing recorded and no file touched.
+    public var isEmpty: Bool { records.isEmpty && files.touched.isEmpty }
+
     func statement(_ query: String) { records.append(Record(kind: "sql", what: query)) }
     func action(_ what: String) { records.append(Record(kind: "action", what: what)) }
 
