@@ -16,7 +16,7 @@ public struct Declaration: Sendable {
     public let example: String
     /// The namespace table is the function (`sql(...)`, `pg_ctl(...)`).
     public let callable: Bool
-    /// Written in Lua by the prelude (not checked by the host; the prelude checks itself).
+    /// Written in Lua by the prelude, which checks its calls against this through the host.
     public let inPrelude: Bool
     /// A handle's method (`process:wait`): argument 1 of a call is the handle.
     public let isMethod: Bool
