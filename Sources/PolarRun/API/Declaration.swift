@@ -37,28 +37,28 @@ public struct Declaration: Sendable {
 
     /// The handle type of a method (`process` of `process:wait`), nil for a function.
     public var receiver: String? {
-        guard let colon = name.firstIndex(of: ":") else { return nil }
+        guard let colon = name.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         return String(name[..<colon])
     }
 
     /// The method's name (`wait` of `process:wait`).
     public var method: String? {
-        guard let colon = name.firstIndex(of: ":") else { return nil }
-        return String(name[name.index(after: colon)...])
+        guard let colon = name.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        return String(name[name.utf8.index(after: colon)...])
     }
 
     /// The namespace part of the name (`sql` of `sql.connect`), nil for a global or a method.
     public var namespace: String? {
         if callable { return name }
         if receiver != nil { return nil }
-        guard let dot = name.firstIndex(of: ".") else { return nil }
+        guard let dot = name.utf8.firstIndex(of: UInt8(ascii: ".")) else { return nil }
         return String(name[..<dot])
     }
 
     /// The name inside its namespace (`connect` of `sql.connect`).
     public var field: String? {
-        guard !callable, receiver == nil, let dot = name.firstIndex(of: ".") else { return nil }
-        return String(name[name.index(after: dot)...])
+        guard !callable, receiver == nil, let dot = name.utf8.firstIndex(of: UInt8(ascii: ".")) else { return nil }
+        return String(name[name.utf8.index(after: dot)...])
     }
 
     /// `"a"|"b"`: the LuaLS type of a string that is one of `choices`.
