@@ -134,8 +134,10 @@ struct Invocation {
             return 0
         }
         do {
+            // the runbook first: its text says whether to start loading libpq alongside the Lua state
+            let rb = try SearchPath(environment: options.environment).resolve(runbook!)
+            rb.prefetchLibraries()
             let runtime = try Runtime(options: options)
-            let rb = try runtime.searchPath.resolve(runbook!)
             var outcome = runtime.finish(runtime.run(rb))
             // a run refused before it recorded anything (bad inputs: exit 2) gets no report
             if let recorder = runtime.recorder, !describe, outcome.failure == nil || !recorder.isEmpty {

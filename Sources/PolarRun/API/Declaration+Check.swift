@@ -4,7 +4,11 @@
 extension Declaration {
     public func check(_ call: HostCall) throws {
         // a method's argument 1 is the handle itself: numbering starts after it
-        let passed = isMethod ? call.args.dropFirst() : call.args[...]
+        try check(arguments: isMethod ? call.args.dropFirst() : call.args[...])
+    }
+
+    /// The checks on the arguments themselves (a method's without the handle).
+    public func check(arguments passed: ArraySlice<LuaValue>) throws {
         // trailing nils are what Lua passes for absent arguments (`f(a, nil)`)
         var given = passed.count
         while given > 0 && passed[passed.startIndex + given - 1].isNil { given -= 1 }

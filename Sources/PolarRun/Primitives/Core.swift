@@ -52,6 +52,14 @@ extension Runtime {
             guard let data = FileManager.default.contents(atPath: path) else { throw HostError.io("cannot read \(path)") }
             return [.string(path), .string(String(decoding: data, as: UTF8.self))]
         }
+        // the prelude's primitives (polarrun.raise, polarrun.wait_until) check their arguments
+        // here: nil when they are right, else the message
+        lua.setGlobal("_polarrun_check") { call in
+            let name = try call.string(1, "declared name")
+            guard let decl = API.declaration(name) else { throw HostError.runtime("no declaration named \(name)") }
+            do { try decl.check(arguments: call.args.dropFirst()) } catch let e as HostError { return [.string(e.message)] }
+            return []
+        }
         lua.setGlobal("_polarrun_monotonic") { _ in [.number(sl_monotonic())] }
 
         // log.*(...): the arguments joined by spaces, tables as JSON
