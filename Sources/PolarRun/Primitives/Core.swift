@@ -186,8 +186,12 @@ extension Runtime {
         let tooDeep = HostError("call_depth", "polarrun.call(\"\(name)\"): runbooks nested \(options.maxCallDepth) deep "
             + "(does a runbook call itself?); the limit is POLARRUN_MAX_CALL_DEPTH")
         guard options.callDepth < options.maxCallDepth else { throw tooDeep }
+        let o = Options(try call.optTable(3, "options"), context: "polarrun.call")
         let rb = try searchPath.resolve(name)
         var opts = options
+        // {dry_run = true} from a run that is not one: the callee gets its own record, returned with its result
+        let ownRecord = try o.bool("dry_run") == true && recorder == nil
+        if ownRecord { opts.dryRun = true }
         opts.typedParams = params
         opts.callDepth = options.callDepth + 1
         opts.timeout = lua.deadlineRemaining < 1e8 ? max(0.001, lua.deadlineRemaining) : nil
@@ -199,6 +203,7 @@ extension Runtime {
             if f.kind == "call_depth" { throw tooDeep }   // one message, not one prefix per level
             throw HostError(f.kind, "\(rb.name): \(f.message)")
         }
+        if ownRecord, let record = child.recorder { return [DryRunReport.merge(record, into: outcome.result)] }
         return [outcome.result]
     }
 }
