@@ -93,21 +93,3 @@ extension Declaration {
         })
     }
 }
-
-extension LuaState {
-    /// Registers `body` under the declared name (a global, a namespace field, or the call of
-    /// a callable namespace) behind the declaration's checks.
-    public func define(_ decl: Declaration, _ body: @escaping HostFunction) {
-        let checked: HostFunction = { call in
-            try decl.check(call)
-            return try body(call)
-        }
-        if decl.callable {
-            setCallable(decl.name, checked)
-        } else if let ns = decl.namespace, let field = decl.field {
-            setField(ns, field, checked)
-        } else {
-            setGlobal(decl.name, checked)
-        }
-    }
-}
