@@ -143,5 +143,5 @@ if not ok then   -- the runbook's own message, without this file's position in f
   if failed then pcall(fs.write, failed, message:gsub("\n", " ") .. "\n") end
   polarrun.raise(e.kind or "runtime", message)
 end
-log.info(key .. " done")
+log.info(key .. (polarrun.dry_run and ": dry run done, nothing changed" or " done"))
 return result

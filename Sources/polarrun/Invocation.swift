@@ -134,10 +134,13 @@ struct Invocation {
             return 0
         }
         do {
+            // the runbook first: its text says whether to start loading libpq alongside the Lua state
+            let rb = try SearchPath(environment: options.environment).resolve(runbook!)
+            rb.prefetchLibraries()
             let runtime = try Runtime(options: options)
-            let rb = try runtime.searchPath.resolve(runbook!)
             var outcome = runtime.finish(runtime.run(rb))
-            if let recorder = runtime.recorder, !describe {
+            // a run refused before it recorded anything (bad inputs: exit 2) gets no report
+            if let recorder = runtime.recorder, !describe, outcome.failure == nil || !recorder.isEmpty {
                 // the dry run's report: in the --json document, else after the run on stdout
                 // (stderr when the run failed, beside the error)
                 if json && outcome.failure == nil {

@@ -24,6 +24,8 @@ final class DeclarationTests: XCTestCase, ScratchRunbooks {
             ("pg_ctl.bin('initdb', 'x')", "pg_ctl.bin: argument 2 (opts) must be a table, got string"),
             ("fs.exists('/a', '/b')", "fs.exists: takes at most 1 argument (fs.exists(path)), got 2"),
             ("log.console(1)", "log.console: argument 1 (stream) must be a string, got integer"),
+            ("polarrun.wait_until(nil, 1)", "polarrun.wait_until: argument 1 (fn) must be a function, got nil"),
+            ("polarrun.raise('usage')", "polarrun.raise: argument 2 (message) must be a string, got nil"),
             ("pg_ctl('begin')", "pg_ctl: argument 1 (action) must be one of start, stop, restart, reload, promote, status, got 'begin'"),
             ("pg_ctl('stop', {mode = 'quick'})", "pg_ctl: option 'mode' must be one of smart, fast, immediate, got 'quick'"),
         ]

@@ -194,6 +194,24 @@ final class DryRunTests: XCTestCase {
         XCTAssertEqual(try c.value("select count(*) from pg_roles where rolname = 'admin'"), "1")
     }
 
+    /// PolarDB Stack's entry point under --dry-run: the runbook it dispatches to shares the
+    /// record, so the report lists the statement, and nothing changes.
+    func testStackEntryPoint() throws {
+        let c = try PGCluster.started(self)
+        let db = try database(c)
+        var env = c.env
+        for (k, v) in ["srv_opr_type": "account", "srv_opr_action": "create", "srv_opr_user_name": "stack_app",
+                       "srv_opr_password": "Stack0AppSecretPw", "srv_opr_privilege": "1", "POLARRUN_DB_USER": "postgres",
+                       "srv_opr_host_ip": #"{"access_port":[\#(c.port)]}"#] { env[k] = v }
+        let r = try polarrun(["--log-file", logFile, "--dry-run", Repo.root + "/rootfs/docker_script/entry_point.py"], env: env)
+        XCTAssertEqual(r.status, 0, r.all)
+        XCTAssertEqual(try database(c), db)
+        XCTAssertTrue(r.stdout.contains(#"would run SQL: CREATE ROLE "stack_app""#), r.stdout)
+        XCTAssertTrue(r.stdout.contains("dry run: 0 file(s) would change, "), r.stdout)
+        XCTAssertFalse(r.all.contains("Stack0AppSecretPw"), r.all)
+        XCTAssertEqual(claims(r), [])
+    }
+
     // MARK: the pod's long-running runbooks
 
     /// supervise on a stopped instance: the dry run prepares (shown as diffs), lists the start of
@@ -320,6 +338,10 @@ final class DryRunTests: XCTestCase {
         XCTAssertFalse(read(logFile).contains("app-pw-secret"))
         try dryThenReal("modify_user", ["user=app", "password=other-pw-secret", "privilege=7"], c)
         try dryThenReal("delete_user", ["user=app"], c)
+        // bad input in a dry run: exit 2 with the error, and no report of a run that did not happen
+        let bad = try rb("create_user", ["user=app", "privilege=99"], c, dry: true, json: false)
+        XCTAssertEqual(bad.status, 2, bad.all)
+        XCTAssertFalse(bad.all.contains("dry run:"), bad.all)
         XCTAssertEqual(try c.value("select count(*) from pg_roles where rolname = 'app'"), "0")
     }
 

@@ -126,6 +126,23 @@ final class SQLTests: XCTestCase {
         XCTAssertEqual(badParams.status, 2)
     }
 
+    /// libpq (and its ~25 libraries) is loaded on the first query, not at start; when it
+    /// cannot be loaded the query fails saying so.
+    func testLibpqIsLoadedOnFirstQueryOnly() throws {
+        let maps = "fs.read('/proc/self/maps'):find('libpq', 1, true) ~= nil"
+        let none = try run("return \(maps)")
+        XCTAssertEqual(none.status, 0, none.all)
+        XCTAssertTrue(none.stdout.contains("false"), none.stdout)
+        let loaded = try run("assert(sql('select 1 as one')[1].one == 1); return \(maps)")
+        XCTAssertEqual(loaded.status, 0, loaded.all)
+        XCTAssertTrue(loaded.stdout.contains("true"), loaded.stdout)
+        let path = "\(dir)/missing.lua"
+        try write("sql('select 1')", to: path)
+        let missing = try polarrun([path], env: pg.env.merging(["POLARRUN_LIBPQ": "/nonexistent/libpq.so.5"]) { $1 })
+        XCTAssertEqual(missing.status, 1, missing.all)
+        XCTAssertTrue(missing.stderr.contains("cannot load libpq, PostgreSQL's client library (install libpq5): /nonexistent/libpq.so.5"), missing.stderr)
+    }
+
     func testPasswordOverTCPIsMasked() throws {
         try pg.psql("create role app login password 'Pw-for-app-77'")
         let log = "\(dir)/m.log"

@@ -711,6 +711,10 @@ function log.console(stream) end
 
 -- The run
 
+---Options of `polarrun.call`.
+---@class polarrun.polarrun.call.opts
+---@field dry_run? boolean run it as a dry run (docs/dry-run.md): nothing changes, and its result gains `would` and `would_summary` as under `--json` (a runbook test checks a diff this way); inside a dry run every call is one
+
 ---Options of `polarrun.would`.
 ---@class polarrun.polarrun.would.opts
 ---@field quiet? boolean only in the report and the manager log, not as a console line (the runbook shows it itself)
@@ -767,8 +771,9 @@ function polarrun.raise(kind, message, fields) end
 ---```
 ---@param runbook string a name or path
 ---@param params? table its inputs
+---@param opts? polarrun.polarrun.call.opts options
 ---@return any # its return value
-function polarrun.call(runbook, params) end
+function polarrun.call(runbook, params, opts) end
 
 ---Sleeps; a deadline or a termination signal ends it at once.
 ---

@@ -23,7 +23,8 @@ extension API {
 
         public static let call = Declaration(
             "polarrun.call", "Runs another runbook in a fresh state with typed inputs, under what is left of this run's deadline.",
-            args: [.init("runbook", .string, "a name or path"), .opt("params", .table, "its inputs")],
+            args: [.init("runbook", .string, "a name or path"), .opt("params", .table, "its inputs"),
+                   .opts([.init("dry_run", .boolean, "run it as a dry run (docs/dry-run.md): nothing changes, and its result gains `would` and `would_summary` as under `--json` (a runbook test checks a diff this way); inside a dry run every call is one")])],
             returns: [.init("any", "its return value")],
             errors: ["the called runbook's error, prefixed with its name", "`call_depth`: runbooks nested too deep"],
             example: #"local health = polarrun.call("health_check", {pgdata = pgdata})"#)

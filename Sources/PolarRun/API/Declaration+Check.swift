@@ -4,7 +4,11 @@
 extension Declaration {
     public func check(_ call: HostCall) throws {
         // a method's argument 1 is the handle itself: numbering starts after it
-        let passed = isMethod ? call.args.dropFirst() : call.args[...]
+        try check(arguments: isMethod ? call.args.dropFirst() : call.args[...])
+    }
+
+    /// The checks on the arguments themselves (a method's without the handle).
+    public func check(arguments passed: ArraySlice<LuaValue>) throws {
         // trailing nils are what Lua passes for absent arguments (`f(a, nil)`)
         var given = passed.count
         while given > 0 && passed[passed.startIndex + given - 1].isNil { given -= 1 }
@@ -87,23 +91,5 @@ extension Declaration {
             try decl.check(call)
             return try body(call)
         })
-    }
-}
-
-extension LuaState {
-    /// Registers `body` under the declared name (a global, a namespace field, or the call of
-    /// a callable namespace) behind the declaration's checks.
-    public func define(_ decl: Declaration, _ body: @escaping HostFunction) {
-        let checked: HostFunction = { call in
-            try decl.check(call)
-            return try body(call)
-        }
-        if decl.callable {
-            setCallable(decl.name, checked)
-        } else if let ns = decl.namespace, let field = decl.field {
-            setField(ns, field, checked)
-        } else {
-            setGlobal(decl.name, checked)
-        }
     }
 }

@@ -16,7 +16,7 @@ public struct Declaration: Sendable {
     public let example: String
     /// The namespace table is the function (`sql(...)`, `pg_ctl(...)`).
     public let callable: Bool
-    /// Written in Lua by the prelude (not checked by the host; the prelude checks itself).
+    /// Written in Lua by the prelude, which checks its calls against this through the host.
     public let inPrelude: Bool
     /// A handle's method (`process:wait`): argument 1 of a call is the handle.
     public let isMethod: Bool
@@ -37,28 +37,28 @@ public struct Declaration: Sendable {
 
     /// The handle type of a method (`process` of `process:wait`), nil for a function.
     public var receiver: String? {
-        guard let colon = name.firstIndex(of: ":") else { return nil }
+        guard let colon = name.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
         return String(name[..<colon])
     }
 
     /// The method's name (`wait` of `process:wait`).
     public var method: String? {
-        guard let colon = name.firstIndex(of: ":") else { return nil }
-        return String(name[name.index(after: colon)...])
+        guard let colon = name.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        return String(name[name.utf8.index(after: colon)...])
     }
 
     /// The namespace part of the name (`sql` of `sql.connect`), nil for a global or a method.
     public var namespace: String? {
         if callable { return name }
         if receiver != nil { return nil }
-        guard let dot = name.firstIndex(of: ".") else { return nil }
+        guard let dot = name.utf8.firstIndex(of: UInt8(ascii: ".")) else { return nil }
         return String(name[..<dot])
     }
 
     /// The name inside its namespace (`connect` of `sql.connect`).
     public var field: String? {
-        guard !callable, receiver == nil, let dot = name.firstIndex(of: ".") else { return nil }
-        return String(name[name.index(after: dot)...])
+        guard !callable, receiver == nil, let dot = name.utf8.firstIndex(of: UInt8(ascii: ".")) else { return nil }
+        return String(name[name.utf8.index(after: dot)...])
     }
 
     /// `"a"|"b"`: the LuaLS type of a string that is one of `choices`.

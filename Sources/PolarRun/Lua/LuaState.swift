@@ -69,7 +69,25 @@ public final class LuaState {
 
     // MARK: Globals
 
-    /// Sets global `name` to a host function.
+    /// Registers `body` under the declared name (a global, a namespace field, or the call of
+    /// a callable namespace) behind the declaration's checks. This is the only way to add a
+    /// primitive: the namespace setters below are private to it.
+    public func define(_ decl: Declaration, _ body: @escaping HostFunction) {
+        let checked: HostFunction = { call in
+            try decl.check(call)
+            return try body(call)
+        }
+        if decl.callable {
+            setCallable(decl.name, checked)
+        } else if let ns = decl.namespace, let field = decl.field {
+            setField(ns, field, checked)
+        } else {
+            setGlobal(decl.name, checked)
+        }
+    }
+
+    /// Sets global `name` to a host function: for the prelude's `_polarrun_*` helpers and
+    /// tests; a primitive is registered with `define`.
     public func setGlobal(_ name: String, _ fn: @escaping HostFunction) {
         pushGlobals()
         lua_pushstring(L, name)
@@ -109,7 +127,7 @@ public final class LuaState {
     }
 
     /// Sets `table.name` to a host function, creating global `table` if needed.
-    public func setField(_ table: String, _ name: String, _ fn: @escaping HostFunction) {
+    private func setField(_ table: String, _ name: String, _ fn: @escaping HostFunction) {
         pushGlobalTable(table)
         lua_pushstring(L, name)
         pushFunction(name: "\(table).\(name)", fn)
@@ -119,7 +137,7 @@ public final class LuaState {
 
     /// Makes global table `table` callable: `table(...)` runs `fn` with the table itself
     /// dropped from the arguments, so `sql(query)` and `sql.connect()` share one name.
-    public func setCallable(_ table: String, _ fn: @escaping HostFunction) {
+    private func setCallable(_ table: String, _ fn: @escaping HostFunction) {
         pushGlobalTable(table)
         sl_newtable(L)
         lua_pushstring(L, "__call")

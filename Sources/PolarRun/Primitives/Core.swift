@@ -52,6 +52,14 @@ extension Runtime {
             guard let data = FileManager.default.contents(atPath: path) else { throw HostError.io("cannot read \(path)") }
             return [.string(path), .string(String(decoding: data, as: UTF8.self))]
         }
+        // the prelude's primitives (polarrun.raise, polarrun.wait_until) check their arguments
+        // here: nil when they are right, else the message
+        lua.setGlobal("_polarrun_check") { call in
+            let name = try call.string(1, "declared name")
+            guard let decl = API.declaration(name) else { throw HostError.runtime("no declaration named \(name)") }
+            do { try decl.check(arguments: call.args.dropFirst()) } catch let e as HostError { return [.string(e.message)] }
+            return []
+        }
         lua.setGlobal("_polarrun_monotonic") { _ in [.number(sl_monotonic())] }
 
         // log.*(...): the arguments joined by spaces, tables as JSON
@@ -178,8 +186,12 @@ extension Runtime {
         let tooDeep = HostError("call_depth", "polarrun.call(\"\(name)\"): runbooks nested \(options.maxCallDepth) deep "
             + "(does a runbook call itself?); the limit is POLARRUN_MAX_CALL_DEPTH")
         guard options.callDepth < options.maxCallDepth else { throw tooDeep }
+        let o = Options(try call.optTable(3, "options"), context: "polarrun.call")
         let rb = try searchPath.resolve(name)
         var opts = options
+        // {dry_run = true} from a run that is not one: the callee gets its own record, returned with its result
+        let ownRecord = try o.bool("dry_run") == true && recorder == nil
+        if ownRecord { opts.dryRun = true }
         opts.typedParams = params
         opts.callDepth = options.callDepth + 1
         opts.timeout = lua.deadlineRemaining < 1e8 ? max(0.001, lua.deadlineRemaining) : nil
@@ -191,6 +203,7 @@ extension Runtime {
             if f.kind == "call_depth" { throw tooDeep }   // one message, not one prefix per level
             throw HostError(f.kind, "\(rb.name): \(f.message)")
         }
+        if ownRecord, let record = child.recorder { return [DryRunReport.merge(record, into: outcome.result)] }
         return [outcome.result]
     }
 }

@@ -77,7 +77,7 @@ extension Runtime {
             let path = try call.string(1, "path")
             let o = Options(try call.optTable(2, "options"), context: call.name)
             if let view = self.recorder?.files {
-                if case .directory = view.entry(path), try o.bool("recursive") != true {
+                if case .directory = view.kind(path), try o.bool("recursive") != true {
                     throw HostError.usage("fs.remove: \(path) is a directory; pass {recursive=true}")
                 }
                 let had = view.remove(path)
@@ -119,7 +119,7 @@ extension Runtime {
             let target = try call.string(1, "target")
             let link = try call.string(2, "link path")
             if let view = self.recorder?.files {
-                switch view.entry(link) {
+                switch view.kind(link) {
                 case .symlink(let t) where t == target: return [.bool(false)]
                 case .symlink, .absent: break
                 default: throw HostError.io("fs.symlink: \(link) exists and is not a symbolic link")

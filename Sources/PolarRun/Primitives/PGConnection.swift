@@ -25,6 +25,10 @@ public final class PGConnection: HostObject {
         }
         description = params.filter { ["host", "port", "user", "dbname"].contains($0.0) }
             .map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+        var why = [CChar](repeating: 0, count: 512)
+        if pq_load(&why, why.count) != 0 {
+            throw HostError("connect", "cannot load libpq, PostgreSQL's client library (install libpq5): \(String(cString: why))")
+        }
         let keys = params.map { strdup($0.0) } + [nil]
         let values = params.map { strdup($0.1) } + [nil]
         defer { keys.forEach { free($0) }; values.forEach { free($0) } }

@@ -27,6 +27,9 @@ public final class DryRun {
 
     public init(secrets: Secrets = Secrets()) { self.secrets = secrets }
 
+    /// Nothing recorded and no file touched.
+    public var isEmpty: Bool { records.isEmpty && files.touched.isEmpty }
+
     func statement(_ query: String) { records.append(Record(kind: "sql", what: query)) }
     func action(_ what: String) { records.append(Record(kind: "action", what: what)) }
 
@@ -37,7 +40,10 @@ public final class DryRun {
         files.touched.compactMap { path in
             let before = FileView.onDisk(path), after = files.entry(path)
             if before == after { return nil }
-            for case .file(let b, _) in [before, after] where secrets.mask(String(decoding: b, as: UTF8.self)) != String(decoding: b, as: UTF8.self) {
+            // (binary or huge content is summarised by its size anyway: not scanned)
+            for case .file(let b, _) in [before, after] {
+                let t = String(decoding: b, as: UTF8.self)
+                guard !UnifiedDiff.isBinary(t), secrets.mask(t) != t else { continue }
                 return (path, "change \(path): not shown, it holds a secret (\(describe(before)) -> \(describe(after)))\n")
             }
             switch (before, after) {

@@ -18,8 +18,20 @@ error_mt.__index = function(e, k)
 end
 host.set_error_mt(error_mt)
 
+-- The prelude's own primitives are checked against their declarations like the host's: a bad
+-- call is a usage error located at the runbook's line (level 4: pcall's error, checked, the
+-- primitive, its caller).
+local function checked(name, ...)
+  local problem = host.check(name, ...)
+  if problem then
+    local _, located = pcall(error, problem, 4)
+    error(setmetatable({kind = "usage", message = located}, error_mt), 0)
+  end
+end
+
 --- polarrun.raise(kind, message [, fields]): raise an error table like the primitives do.
 function polarrun.raise(kind, message, fields)
+  checked("polarrun.raise", kind, message, fields)
   local e = {}
   for k, v in pairs(fields or {}) do e[k] = v end
   e.kind, e.message = kind, message
@@ -55,6 +67,7 @@ end
 
 --- polarrun.wait_until(fn, timeout_s [, interval_s]): calls fn until it returns a true value; returns it.
 function polarrun.wait_until(fn, timeout, interval)
+  checked("polarrun.wait_until", fn, timeout, interval)
   timeout = timeout or 30
   interval = interval or 0.2
   local deadline = host.monotonic() + timeout

@@ -1,3 +1,4 @@
+import CLibPQ
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 import Glibc
@@ -37,6 +38,27 @@ public struct Runbook {
         if text.hasPrefix("#") { text = "--" + text.dropFirst() }
         self.source = text
     }
+
+    /// Starts loading libpq in the background when the runbook's text mentions SQL, so the
+    /// dynamic loader's work (libpq and its ~25 libraries) overlaps building the Lua state.
+    /// A runbook that never says "sql" or "connect" loads libpq at its first query, if any.
+    public func prefetchLibraries() {
+        if mentions("sql") || mentions("connect") { pq_prefetch() }
+    }
+
+    /// A plain byte search: String.contains goes through the generic collection search, which
+    /// costs ~0.25 M instructions on its first use.
+    private func mentions(_ word: String) -> Bool {
+        var source = source
+        let w = Array(word.utf8)
+        return source.withUTF8 { s in
+            guard s.count >= w.count else { return false }
+            for i in 0...(s.count - w.count) where s[i] == w[0] {
+                if (1..<w.count).allSatisfy({ s[i + $0] == w[$0] }) { return true }
+            }
+            return false
+        }
+    }
 }
 
 /// Where runbooks and their `require` modules are found: `POLARRUN_PATH` (colon-separated
@@ -44,7 +66,7 @@ public struct Runbook {
 public struct SearchPath {
     public var directories: [String]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, executable: String? = nil) {
+    public init(environment: [String: String] = processEnvironment(), executable: String? = nil) {
         var dirs = (environment["POLARRUN_PATH"] ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
         if let bundled = SearchPath.bundledDirectory(environment: environment, executable: executable) {
             dirs.append(bundled)

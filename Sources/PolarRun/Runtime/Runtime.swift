@@ -25,7 +25,7 @@ public struct RunOptions {
     public var consoleLevel: Logger.Level = .info
     /// Log lines to stdout instead of stderr (what PolarDB Stack reads).
     public var logToStdout = false
-    public var environment: [String: String] = ProcessInfo.processInfo.environment
+    public var environment: [String: String] = processEnvironment()
     /// Stop at `inputs{}` and describe the runbook's inputs instead of running it.
     public var describeOnly = false
     /// Bytes Lua's heap may hold (see `Limits`); 0 for no cap.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a child process inherits from polarrun's environment: an allow-list, so variables a
 /// caller set for polarrun alone (PolarDB Stack's `srv_opr_password` …) never reach a child,
 /// and least of all a long-lived postmaster whose /proc/PID/environ outlives the run.
@@ -20,4 +24,26 @@ public enum ChildEnvironment {
             (names.contains(key) || prefixes.contains { key.hasPrefix($0) }) && !Secrets.isSecretKey(key)
         }
     }
+}
+
+/// The process environment as a dictionary. ProcessInfo.environment builds the same from
+/// `environ` but splits each entry Character by Character: ~0.9 M instructions at every start,
+/// an eighth of a trivial run. C strings here (the first `=` ends the name; the first of two
+/// entries with one name wins, as getenv).
+public func processEnvironment() -> [String: String] {
+    var env: [String: String] = [:]
+    let start: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
+    guard var p = start else { return env }
+    var n = 0
+    while p[n] != nil { n += 1 }
+    env.reserveCapacity(n)   // growing rehashes every name: 2/3 of the cost without this
+    while let entry = p.pointee {
+        if let eq = strchr(entry, Int32(UInt8(ascii: "="))) {
+            let name = UnsafeRawBufferPointer(start: entry, count: eq - entry).bindMemory(to: UInt8.self)
+            let key = String(decoding: name, as: UTF8.self)
+            if env[key] == nil { env[key] = String(cString: eq + 1) }
+        }
+        p += 1
+    }
+    return env
 }

@@ -76,19 +76,44 @@ public final class FileView {
         }
     }
 
-    /// Follows symlinks (up to 8) to the entry a read would see.
-    func resolved(_ path: String) -> (String, Entry) {
+    /// What `path` is, without reading a file's bytes (an existence check on a 16 MiB file
+    /// must not read it).
+    public enum Kind: Equatable { case file, directory(fresh: Bool), symlink(String), absent }
+
+    public func kind(_ path: String) -> Kind {
+        if let e = overlay(path) {
+            switch e {
+            case .file: return .file
+            case .directory(let fresh): return .directory(fresh: fresh)
+            case .symlink(let t): return .symlink(t)
+            case .absent: return .absent
+            }
+        }
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return .absent }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: return .directory(fresh: false)
+        case S_IFLNK: return .symlink((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "")
+        default: return .file
+        }
+    }
+
+    /// Follows symlinks (up to 8) to the path and kind a read would see.
+    func resolved(_ path: String) -> (String, Kind) {
         var p = FileView.normalize(path)
         for _ in 0..<8 {
-            guard case .symlink(let target) = entry(p) else { return (p, entry(p)) }
+            let k = kind(p)
+            guard case .symlink(let target) = k else { return (p, k) }
             p = FileView.normalize(target.hasPrefix("/") ? target : FileView.parent(p) + "/" + target)
         }
         return (p, .absent)
     }
 
     public func read(_ path: String) -> [UInt8]? {
-        if case .file(let b, _) = resolved(path).1 { return b }
-        return nil
+        let (p, k) = resolved(path)
+        guard k == .file else { return nil }
+        if case .file(let b, _) = overlay(p) { return b }
+        return (try? AtomicFile.read(p)).flatMap { $0 }
     }
 
     public func exists(_ path: String) -> Bool { resolved(path).1 != .absent }
@@ -125,7 +150,10 @@ public final class FileView {
         guard isDirectory(FileView.parent(p)) else { throw HostError.io("cannot create \(path): the directory \(FileView.parent(p)) does not exist") }
         if isDirectory(p) { throw HostError.io("cannot replace \(path): it is a directory") }
         var old: mode_t = 0o644
-        if case .file(_, let m) = entry(p) { old = m }
+        if case .file(_, let m)? = overlay(p) { old = m } else {
+            var st = stat()
+            if overlay(p) == nil && lstat(p, &st) == 0 { old = st.st_mode & 0o7777 }
+        }
         set(p, .file(bytes, mode: mode ?? old))
     }
 
@@ -133,7 +161,7 @@ public final class FileView {
     @discardableResult
     public func remove(_ path: String) -> Bool {
         let p = FileView.normalize(path)
-        guard entry(p) != .absent else { return false }
+        guard kind(p) != .absent else { return false }
         for k in entries.keys where k.hasPrefix(p + "/") { entries[k] = nil }
         set(p, .absent)
         return true
@@ -142,7 +170,7 @@ public final class FileView {
     /// Makes a directory and its missing parents.
     public func mkdir(_ path: String) throws {
         let p = FileView.normalize(path)
-        switch entry(p) {
+        switch kind(p) {
         case .directory: return
         case .absent: break
         default: throw HostError.io("cannot create directory \(path): a file is in the way")

@@ -94,7 +94,7 @@ public enum Subprocess {
     /// The program, environment and user a child starts with (`start` and `startDetached`).
     private static func prepare(_ spec: ProcessSpec) throws -> (exe: String, env: [String: String], uid: Int, gid: Int) {
         guard let first = spec.argv.first, !first.isEmpty else { throw HostError.usage("proc.run: argv must not be empty") }
-        var env = spec.environment ?? ChildEnvironment.inherited(ProcessInfo.processInfo.environment)
+        var env = spec.environment ?? ChildEnvironment.inherited(processEnvironment())
         var uid: Int = -1, gid: Int = -1
         if let user = spec.user {
             let u = try lookupUser(user)

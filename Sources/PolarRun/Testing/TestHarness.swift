@@ -15,7 +15,7 @@ public struct TestHarness {
     public var pgBin: String? = nil
     public var useCluster = true
     public var verbose = false
-    public var environment = ProcessInfo.processInfo.environment
+    public var environment = processEnvironment()
     /// Where lines go (stdout in the CLI; tests capture it).
     public var out: (String) -> Void = { print($0); fflush(stdout) }
 
