@@ -257,7 +257,7 @@ final class DryRunTests: XCTestCase {
     func testHASwitchoverAndRejoin() throws {
         let topo = try Topology(self, replica: false, standbySocketOutside: true)
         let p = topo.primary, s = topo.standby!
-        func dryThenReal(_ name: String, _ args: [String], on c: PGCluster, real: Bool = true) throws -> CommandResult {
+        @discardableResult func dryThenReal(_ name: String, _ args: [String], on c: PGCluster, real: Bool = true) throws -> CommandResult {
             let before = (files(p), files(s), try database(p), try database(s))
             let dry = try polarrun(["--log-file", logFile, "--dry-run", "--json", Repo.runbooks + "/\(name).lua"] + args, env: c.env, timeout: 180)
             XCTAssertEqual(dry.status, 0, dry.all)
