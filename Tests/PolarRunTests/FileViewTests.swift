@@ -53,7 +53,8 @@ final class FileViewTests: XCTestCase {
     func testSideEffectFunctionsAreRefusedBeforeTheyAreSent() {
         for q in ["select pg_reload_conf()", "SELECT PG_TERMINATE_BACKEND(1)", "select pg_switch_wal()",
                   "select * from pg_create_physical_replication_slot($1)", "select pg_stat_reset_shared('bgwriter')",
-                  "checkpoint", "  vacuum full t", "copy t to '/tmp/x'", "/* c */ analyze t"] {
+                  "checkpoint", "  vacuum full t", "copy t to '/tmp/x'", "/* c */ analyze t",
+                  "select polar_vfs_disk_expansion($1)"] {
             XCTAssertNotNil(DryRunSQL.sideEffect(q), q)
         }
         for q in ["select 1", "select pg_is_in_recovery()", "create role x", "copy t to stdout", "select * from pg_replication_slots"] {

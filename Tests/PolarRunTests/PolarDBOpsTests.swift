@@ -175,7 +175,11 @@ final class PolarDBOpsTests: XCTestCase {
         XCTAssertEqual(unknown.status, 2, unknown.all)
         XCTAssertTrue(unknown.stderr.contains("polar_vfs.no_such_thing"), unknown.stderr)
         XCTAssertEqual(try String(contentsOfFile: conf, encoding: .utf8), before, "nothing written")
-        // disk_expansion: shared data on a local file system, nothing to grow
+        // disk_expansion: shared data on a local file system, nothing to grow (a dry run says the same and lists nothing)
+        let dry = try topo.runbook("disk_expansion", ["--dry-run", "disk=home"])
+        XCTAssertEqual(dry.status, 0, dry.all)
+        XCTAssertEqual(json(dry)["expanded"] as? Bool, false, dry.stdout)
+        XCTAssertTrue(dry.all.contains("dry run: 0 file(s) would change, 0 statement(s) would run, 0 action(s)"), dry.all)
         let d = try topo.runbook("disk_expansion", ["disk=home"])
         XCTAssertEqual(d.status, 0, d.all)
         XCTAssertEqual(json(d)["expanded"] as? Bool, false)

@@ -12,7 +12,8 @@ import Foundation
 /// transaction still lets some functions act outside it (signals, reloads, WAL switches,
 /// replication slots, files): those are refused before they are sent.
 enum DryRunSQL {
-    /// Functions with effects a read-only transaction does not stop (or undo).
+    /// Functions with effects a read-only transaction does not stop (or undo); PolarDB's
+    /// polar_vfs_disk_expansion grows the shared file system.
     static let sideEffectFunctions = #"""
         \b(pg_reload_conf|pg_rotate_logfile\w*|pg_terminate_backend|pg_cancel_backend|pg_signal_backend|\
         pg_switch_wal|pg_switch_xlog|pg_create_restore_point|pg_promote|pg_wal_replay_pause|pg_wal_replay_resume|\
@@ -22,7 +23,8 @@ enum DryRunSQL {
         pg_logical_slot_get_changes|pg_logical_slot_get_binary_changes|pg_logical_emit_message|\
         pg_replication_origin_\w+|pg_stat_reset\w*|pg_notify|pg_file_write|pg_file_unlink|pg_file_rename|\
         pg_file_sync|lo_import|lo_export|dblink\w*|pg_advisory_lock\w*|pg_try_advisory_lock\w*|\
-        pg_advisory_unlock\w*|pg_import_system_collations|pg_log_backend_memory_contexts)\s*\(
+        pg_advisory_unlock\w*|pg_import_system_collations|pg_log_backend_memory_contexts|\
+        polar_vfs_disk_expansion)\s*\(
         """#.replacing("\\\n", with: "").replacing("\n", with: "")
 
     /// `sideEffectFunctions`, compiled on first use (dry runs only).
