@@ -10,6 +10,20 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+/* In a forked child: drop to gid/uid (-1: keep), enter cwd, exec. Returns only on failure, with
+ * the errno to report; both spawn flavours share it so their children start the same way. */
+static int become_and_exec(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                           long uid, long gid) {
+    if (gid >= 0) {
+        if (setgroups(0, NULL) != 0 && errno != EPERM) return errno;
+        if (setgid((gid_t)gid) != 0) return errno;
+    }
+    if (uid >= 0 && setuid((uid_t)uid) != 0) return errno;
+    if (cwd && chdir(cwd) != 0) return errno;
+    execve(path, argv, envp);
+    return errno;
+}
+
 pid_t cs_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                long uid, long gid, const int fds[3], int *exec_errno) {
     int report[2];
@@ -29,14 +43,7 @@ pid_t cs_spawn(const char *path, char *const argv[], char *const envp[], const c
         /* no other descriptor of ours leaks into the child */
         if (report[1] > 3) syscall(SYS_close_range, 3, (unsigned)report[1] - 1, 0);
         syscall(SYS_close_range, (unsigned)report[1] + 1, ~0U, 0);
-        if (gid >= 0) {
-            if (setgroups(0, NULL) != 0 && errno != EPERM) { err = errno; goto fail; }
-            if (setgid((gid_t)gid) != 0) { err = errno; goto fail; }
-        }
-        if (uid >= 0 && setuid((uid_t)uid) != 0) { err = errno; goto fail; }
-        if (cwd && chdir(cwd) != 0) { err = errno; goto fail; }
-        execve(path, argv, envp);
-        err = errno;
+        err = become_and_exec(path, argv, envp, cwd, uid, gid);
     fail:
         (void)!write(report[1], &err, sizeof err);
         _exit(127);
@@ -97,14 +104,7 @@ pid_t cs_spawn_detached(const char *path, char *const argv[], char *const envp[]
             /* no other descriptor of ours leaks into the child (report[1] closes at exec) */
             syscall(SYS_close_range, 3, (unsigned)report[1] - 1, 0);
             syscall(SYS_close_range, (unsigned)report[1] + 1, ~0U, 0);
-            if (gid >= 0) {
-                if (setgroups(0, NULL) != 0 && errno != EPERM) { err = errno; goto fail; }
-                if (setgid((gid_t)gid) != 0) { err = errno; goto fail; }
-            }
-            if (uid >= 0 && setuid((uid_t)uid) != 0) { err = errno; goto fail; }
-            if (cwd && chdir(cwd) != 0) { err = errno; goto fail; }
-            execve(path, argv, envp);
-            err = errno;
+            err = become_and_exec(path, argv, envp, cwd, uid, gid);
         fail:
             (void)!write(report[1], &err, sizeof err);
             _exit(127);

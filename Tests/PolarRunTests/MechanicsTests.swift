@@ -63,21 +63,18 @@ final class MechanicsTests: XCTestCase, ScratchRunbooks {
 
     func testBadDetachedSpawnsAreRefusedAndADryRunStartsNothing() throws {
         let out = "\(dir)/never.log"
-        let both = try polarrun([try runbook("t.lua", "proc.spawn({'true'}, {detach = true, timeout = 5, prefix = 'x'})")])
-        XCTAssertEqual(both.status, 2, both.stderr)
-        XCTAssertTrue(both.stderr.contains("timeout, prefix cannot be used with detach = true"), both.stderr)
-        let rel = try polarrun([try runbook("r.lua", "proc.spawn({'true'}, {detach = true, output = 'x.log'})")])
-        XCTAssertEqual(rel.status, 2, rel.stderr)
-        XCTAssertTrue(rel.stderr.contains("output must be an absolute path, got 'x.log'"), rel.stderr)
-        let out2 = try polarrun([try runbook("o.lua", "proc.spawn({'true'}, {output = '/tmp/x'})")])
-        XCTAssertEqual(out2.status, 2, out2.stderr)
-        XCTAssertTrue(out2.stderr.contains("output is for detach = true"), out2.stderr)
-        let missing = try polarrun([try runbook("m.lua", "proc.spawn({'no-such-program-x'}, {detach = true})")])
-        XCTAssertEqual(missing.status, 1, missing.stderr)
-        XCTAssertTrue(missing.stderr.contains("command not found: no-such-program-x"), missing.stderr)
-        let badcwd = try polarrun([try runbook("c.lua", "proc.spawn({'true'}, {detach = true, cwd = '\(dir)/nope'})")])
-        XCTAssertEqual(badcwd.status, 1, badcwd.stderr)
-        XCTAssertTrue(badcwd.stderr.contains("cannot start true"), badcwd.stderr)
+        /// runs `code` as a runbook: it must exit with `status` and say `message`
+        func refused(_ name: String, _ code: String, _ status: Int32, _ message: String, line: UInt = #line) throws {
+            let r = try polarrun([try runbook(name, code)])
+            XCTAssertEqual(r.status, status, r.stderr, line: line)
+            XCTAssertTrue(r.stderr.contains(message), r.stderr, line: line)
+        }
+        try refused("t.lua", "proc.spawn({'true'}, {detach = true, timeout = 5, prefix = 'x'})", 2,
+                    "timeout, prefix cannot be used with detach = true")
+        try refused("r.lua", "proc.spawn({'true'}, {detach = true, output = 'x.log'})", 2, "output must be an absolute path, got 'x.log'")
+        try refused("o.lua", "proc.spawn({'true'}, {output = '/tmp/x'})", 2, "output is for detach = true")
+        try refused("m.lua", "proc.spawn({'no-such-program-x'}, {detach = true})", 1, "command not found: no-such-program-x")
+        try refused("c.lua", "proc.spawn({'true'}, {detach = true, cwd = '\(dir)/nope'})", 1, "cannot start true")
         let dry = try polarrun(["--dry-run", "--json", try runbook("d.lua", """
             return proc.spawn({"sh", "-c", "echo ran"}, {detach = true, output = "\(out)"})
             """)])
